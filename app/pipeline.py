@@ -1,0 +1,677 @@
+"""The real-time pipeline: capture → inference → output, three threads joined by bounded queues.
+
+    pipeline = Pipeline(open_source("clip.mp4"), load_predictor(...), sinks=[VideoWriter("out.mp4", fps)])
+    pipeline.on_result(lambda r: ...)       # each finished FrameResult, called on the output thread
+    summary = pipeline.run()                # start, wait, re-raise a stage's error here as PipelineError
+
+or, driven by a GUI (every method below is thread-safe and returns at once):
+
+    pipeline.start()
+    pipeline.pause() / resume() / step() / seek(120) / refresh()
+    pipeline.set_thresholds(conf=0.4, road=0.6)      # from the next frame on
+    pipeline.set_predictor(other_predictor)          # swapped between two frames, on the inference thread
+    pipeline.renderer.layers = pipeline.renderer.layers.replace(road=False)
+    pipeline.snapshot()                              # live StatsSnapshot
+    pipeline.stop(); pipeline.join()
+
+Policies (from the source unless `policy` says otherwise):
+- live (cameras, streams): each queue holds `queue_size.live` items and a full
+  queue drops its oldest item (counted in the statistics), so the inference thread
+  always takes the newest frame and latency never grows.
+- replay (files, folders): a full queue blocks the stage before it; every frame
+  is processed and delivered, in order, however slow the predictor.
+
+Shutdown: the end of the source, stop(), Ctrl-C in run(), or an exception in any
+stage stops all three threads (every wait is at most 0.1 s), closes the sinks
+(flushing the writers) and reports the error once: to the on_error listeners
+and, from run()/result(), raised in the caller's thread as one PipelineError
+whose __cause__ is the original exception.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+
+from .frames import Frame, FrameResult, Thresholds, load_runtime_config
+from .stats import PipelineStats, StatsSnapshot
+
+END = object()  # end of stream marker, passed down the queues
+POLL_S = 0.1  # the longest any stage waits before it looks at the stop flag again
+
+
+class PipelineError(RuntimeError):
+    """A pipeline stage failed. `stage`, `frame_index` and `cause` (also __cause__) say where and why."""
+
+    def __init__(self, stage: str, cause: BaseException, frame_index: int | None = None):
+        where = f" on frame {frame_index}" if frame_index is not None else ""
+        super().__init__(f"{stage} stage failed{where}: {type(cause).__name__}: {cause}")
+        self.stage, self.cause, self.frame_index = stage, cause, frame_index
+        self.__cause__ = cause
+
+
+class _Channel:
+    """A bounded FIFO between two stage threads: blocking put (replay) or drop-oldest put (live)."""
+
+    def __init__(self, capacity: int):
+        if capacity < 1:
+            raise ValueError(f"queue size must be at least 1, got {capacity}")
+        self.capacity = capacity
+        self._items: deque = deque()
+        self._cond = threading.Condition(threading.Lock())
+
+    def put(self, item, drop_oldest: bool, abort: Callable[[], bool]) -> tuple[bool, list]:
+        """(True, items dropped to make room) or (False, []) when `abort()` became true while waiting for room."""
+        with self._cond:
+            dropped = []
+            if drop_oldest:
+                while len(self._items) >= self.capacity:
+                    dropped.append(self._items.popleft())
+            else:
+                while len(self._items) >= self.capacity:
+                    if abort():
+                        return False, []
+                    self._cond.wait(POLL_S)
+            self._items.append(item)
+            self._cond.notify_all()
+            return True, dropped
+
+    def get(self, abort: Callable[[], bool]):
+        """The oldest item, or None when `abort()` is true (checked before each wait)."""
+        with self._cond:
+            while True:
+                if abort():
+                    return None
+                if self._items:
+                    item = self._items.popleft()
+                    self._cond.notify_all()
+                    return item
+                self._cond.wait(POLL_S)
+
+    def wake(self) -> None:
+        with self._cond:
+            self._cond.notify_all()
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
+ResultCallback = Callable[[FrameResult], None]
+
+
+class Pipeline:
+    """Capture, inference and output threads around one source, one predictor and its sinks.
+
+    source: an app.sources.Source (or anything with .info, .read(), .seek(), .interrupt(), .close()).
+    predictor: callable frame_bgr -> nets.result.Perception, with writable conf/iou and backend_name.
+    sinks: objects with write(FrameResult) and close(), run on the output thread (e.g. app.writers).
+    renderer: an OverlayRenderer; None builds one from the runtime config; render=False draws no overlay.
+    thresholds: initial Thresholds (default: the predictor's conf/iou, the config's road threshold).
+    policy: "auto" (source.info.live decides), "live" or "replay".
+    queue_size: capacity of both queues (default: configs/runtime.yaml pipeline.queue_size by policy).
+    at_end: what a replay source does at its end: "stop" (finish), "pause" (wait for seek/stop, for a
+        viewer) or "loop" (start again).
+    max_frames: stop after this many frames were captured.
+    close_source: close the source when the capture thread ends.
+    """
+
+    def __init__(self, source, predictor, *, sinks: Sequence = (), renderer=None, render: bool = True,
+                 thresholds: Thresholds | None = None, policy: str | None = None, queue_size: int | None = None,
+                 at_end: str = "stop", max_frames: int | None = None, close_source: bool = True,
+                 config: dict | None = None, name: str = "pipeline"):
+        self.config = config or load_runtime_config()
+        pcfg = self.config["pipeline"]
+        policy = policy or pcfg.get("policy", "auto")
+        if policy not in ("auto", "live", "replay"):
+            raise ValueError(f"pipeline policy must be auto, live or replay, got {policy!r}")
+        if at_end not in ("stop", "pause", "loop"):
+            raise ValueError(f"at_end must be stop, pause or loop, got {at_end!r}")
+        self.source = source
+        self.live = bool(source.info.live) if policy == "auto" else policy == "live"
+        size = queue_size or int(pcfg["queue_size"]["live" if self.live else "replay"])
+        self._q_in = _Channel(size)
+        self._q_out = _Channel(size)
+        self.sinks = list(sinks)
+        if render and renderer is None:
+            from .overlay import OverlayRenderer
+
+            renderer = OverlayRenderer(config=self.config)
+        self.renderer = renderer if render else None
+        self.at_end = at_end
+        self.max_frames = max_frames
+        self.close_source = close_source
+        self.name = name
+        self.stop_timeout_s = float(pcfg.get("stop_timeout_s", 1.0))
+        self.stats = PipelineStats(int(pcfg.get("stats_window", 300)), float(pcfg.get("fps_window_s", 2.0)))
+
+        self._predictor = predictor
+        self._pending_predictor: tuple | None = None
+        if thresholds is None:
+            base = Thresholds.from_config(self.config)
+            thresholds = Thresholds(conf=getattr(predictor, "conf", base.conf), iou=getattr(predictor, "iou", base.iou),
+                                    road=base.road)
+        self._thresholds = thresholds
+
+        self._lock = threading.RLock()
+        self._cond = threading.Condition(self._lock)  # pause/step/seek/end-of-source waits
+        self._stop = threading.Event()
+        self._done = threading.Event()
+        self._paused = False
+        self._step_budget = 0
+        self._seek_to: int | None = None
+        self._epoch = 0
+        self._ended = False  # capture reached the end of a replay source (at_end="pause")
+        self._stop_requested = False
+        self._error: PipelineError | None = None
+        self._summary: StatsSnapshot | None = None
+        self._current: dict[str, int] = {}  # stage -> index of the frame it works on
+        self._last_output_index: int | None = None
+        self._next_index = 0  # replay: index of the next frame the output stage will deliver
+        self._capture_done = False
+        self._result_callbacks: tuple = ()
+        self._error_callbacks: tuple = ()
+        self._finished_callbacks: tuple = ()
+        self._threads: list[threading.Thread] = []
+        self._alive = 0
+
+    # --- subscriptions --------------------------------------------------------------------------------------------
+    def on_result(self, fn: ResultCallback) -> ResultCallback:
+        """Call fn(FrameResult) for every finished frame, on the output thread, after the sinks.
+
+        The result's arrays (frame.image, overlay, perception) are never touched again by
+        the pipeline, so fn may hand them to another thread without copying. Keep fn short
+        (e.g. emit a Qt signal): it runs inside the output stage. An exception in fn stops
+        the pipeline like any stage error.
+        """
+        with self._lock:
+            self._result_callbacks = self._result_callbacks + (fn,)
+        return fn
+
+    def on_error(self, fn: Callable[[PipelineError], None]) -> Callable:
+        """Call fn(PipelineError) once, from the failing stage's thread, when a stage fails."""
+        with self._lock:
+            self._error_callbacks = self._error_callbacks + (fn,)
+        return fn
+
+    def on_finished(self, fn: Callable[[StatsSnapshot], None]) -> Callable:
+        """Call fn(summary) once when all stages have stopped (end of source, stop() or error; summary.error says)."""
+        with self._lock:
+            self._finished_callbacks = self._finished_callbacks + (fn,)
+        return fn
+
+    def remove_callback(self, fn: Callable) -> None:
+        with self._lock:
+            self._result_callbacks = tuple(f for f in self._result_callbacks if f is not fn)
+            self._error_callbacks = tuple(f for f in self._error_callbacks if f is not fn)
+            self._finished_callbacks = tuple(f for f in self._finished_callbacks if f is not fn)
+
+    # --- running --------------------------------------------------------------------------------------------------
+    def start(self) -> Pipeline:
+        with self._lock:
+            if self._threads:
+                raise RuntimeError("a pipeline runs once; build a new one for another run")
+            self.stats.t_start = time.perf_counter()
+            for stage, loop in (("capture", self._capture_loop), ("inference", self._infer_loop),
+                                ("output", self._output_loop)):
+                t = threading.Thread(target=self._run_stage, args=(stage, loop), name=f"{self.name}-{stage}",
+                                     daemon=True)
+                self._threads.append(t)
+            self._alive = len(self._threads)
+        for t in self._threads:
+            t.start()
+        return self
+
+    def run(self) -> StatsSnapshot:
+        """Start, wait for the end, and return the summary; a stage's error is raised here (PipelineError).
+
+        Ctrl-C stops the threads (within stop_timeout_s), closes the sinks and re-raises KeyboardInterrupt.
+        """
+        if not self._threads:
+            self.start()
+        try:
+            while not self._done.wait(0.2):
+                pass
+        except KeyboardInterrupt:
+            self.stop()
+            self.join()
+            raise
+        return self.result()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """True once every stage has stopped."""
+        return self._done.wait(timeout)
+
+    def result(self) -> StatsSnapshot:
+        """The final summary; raises the PipelineError if a stage failed. Call after wait()/join()."""
+        if self._error is not None:
+            raise self._error
+        if self._summary is None:
+            raise RuntimeError("the pipeline is still running; wait() or join() first")
+        return self._summary
+
+    def stop(self) -> None:
+        """Ask every stage to stop (returns at once; join() waits). The sinks are closed, the writers flushed."""
+        with self._lock:
+            self._stop_requested = True
+        self._request_stop()
+
+    def join(self, timeout: float | None = None) -> bool:
+        """Wait up to `timeout` (default stop_timeout_s) for the stages; True when all stopped.
+
+        A stage still blocked after that (e.g. a network read or a predictor call that
+        cannot be interrupted) is left behind as a daemon thread, noted in the summary.
+        """
+        timeout = self.stop_timeout_s if timeout is None else timeout
+        if self._done.wait(timeout):
+            return True
+        stuck = [t.name for t in self._threads if t.is_alive()]
+        if stuck:
+            self.stats.note(f"threads still busy after {timeout:g} s: {', '.join(stuck)} (left as daemons)")
+        self._finalize()
+        return False
+
+    def close(self) -> None:
+        self.stop()
+        self.join()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    # --- control (any thread) -------------------------------------------------------------------------------------
+    @property
+    def paused(self) -> bool:
+        return self._paused
+
+    def pause(self) -> None:
+        """Replay: the output stage holds the next frame (the display freezes at once, nothing is lost).
+        Live: the capture stage keeps reading but forwards nothing."""
+        with self._cond:
+            self._paused = True
+            self._step_budget = 0
+            self._cond.notify_all()
+
+    def resume(self) -> None:
+        with self._cond:
+            self._paused = False
+            self._step_budget = 0
+            self._cond.notify_all()
+
+    def step(self, n: int = 1) -> None:
+        """Pause (if running) and let exactly `n` more frames through."""
+        with self._cond:
+            self._paused = True
+            self._step_budget += max(0, int(n))
+            self._cond.notify_all()
+
+    def seek(self, index: int) -> None:
+        """Replay sources: continue from frame `index`; frames in flight are discarded. While paused, frame
+        `index` is shown (one step). Raises ValueError for a live source."""
+        if not getattr(self.source.info, "seekable", False):
+            raise ValueError(f"{self.source.info.kind} {self.source.info.name} is live and cannot seek")
+        with self._cond:
+            self._seek_to = self._next_index = max(0, int(index))
+            self._epoch += 1
+            self._ended = False
+            if self._paused:
+                self._step_budget = 1
+            self._cond.notify_all()
+        self._q_in.wake()
+        self._q_out.wake()
+
+    def _rerun_in_flight(self) -> None:
+        """Replay: frames inferred but not yet delivered are discarded and inferred again (with the new
+        thresholds or predictor), so a change shows on the very next frame delivered; nothing is lost."""
+        if self.live or not getattr(self.source.info, "seekable", False):
+            return
+        with self._cond:
+            if not self._threads or self._done.is_set() or self._capture_done:
+                return
+            s = self.stats
+            in_flight = s.frames_in - (s.frames_out + sum(s.dropped.values()) + s.frames_discarded)
+            if in_flight <= 0 and self._seek_to is None:
+                return
+            if self._seek_to is None:
+                self._seek_to = self._next_index
+            self._epoch += 1
+            self._ended = False
+            self._cond.notify_all()
+        self._q_in.wake()
+        self._q_out.wake()
+
+    def refresh(self) -> None:
+        """Replay: run the last delivered frame again (after a threshold or predictor change while paused)."""
+        if self._last_output_index is not None and getattr(self.source.info, "seekable", False):
+            self.seek(self._last_output_index)
+
+    @property
+    def thresholds(self) -> Thresholds:
+        return self._thresholds
+
+    def set_thresholds(self, conf: float | None = None, iou: float | None = None, road: float | None = None) -> None:
+        """New thresholds from the next frame delivered on. ValueError outside [0, 1].
+
+        conf/iou: replay re-infers the frames in flight (see _rerun_in_flight); live applies them from the
+        next frame inferred. road: applied when a frame is drawn and written. While paused, refresh()
+        shows the change on the frame on screen.
+        """
+        changes = {k: v for k, v in (("conf", conf), ("iou", iou), ("road", road)) if v is not None}
+        with self._lock:
+            old = self._thresholds
+            self._thresholds = replace(old, **changes)
+            rerun = (self._thresholds.conf, self._thresholds.iou) != (old.conf, old.iou)
+        if rerun:
+            self._rerun_in_flight()
+
+    @property
+    def predictor(self):
+        """The predictor in use (after a set_predictor, the new one once a frame has used it)."""
+        return self._predictor
+
+    def set_predictor(self, predictor, close_old: bool = True) -> None:
+        """Use `predictor` from the next frame delivered on; the swap happens on the inference thread between
+        two frames (replay re-infers the frames in flight, as for set_thresholds).
+
+        close_old: close the replaced predictor there, once it is no longer in use.
+        Build (and warm up) the new predictor off the GUI thread before calling this.
+        """
+        with self._lock:
+            if not self._threads or self._done.is_set():
+                old, self._predictor = self._predictor, predictor
+                if close_old and old is not predictor:
+                    old.close()
+                return
+            self._pending_predictor = (predictor, close_old)
+        self._rerun_in_flight()
+
+    @property
+    def error(self) -> PipelineError | None:
+        return self._error
+
+    @property
+    def state(self) -> str:
+        """idle, running, paused, ended (replay at its end with at_end="pause"), finished, stopped, failed."""
+        if self._done.is_set():
+            return "failed" if self._error else ("stopped" if self._stop_requested else "finished")
+        if not self._threads:
+            return "idle"
+        if self._ended:
+            s = self.stats
+            if s.frames_in == s.frames_out + sum(s.dropped.values()) + s.frames_discarded:
+                return "ended"
+        return "paused" if self._paused else "running"
+
+    def snapshot(self) -> StatsSnapshot:
+        """Live statistics (thread-safe, plain data)."""
+        return self.stats.snapshot(**self._snapshot_extra())
+
+    @property
+    def summary(self) -> StatsSnapshot | None:
+        """The final statistics once stopped, else None."""
+        return self._summary
+
+    def _snapshot_extra(self) -> dict:
+        info = self.source.info
+        extra = {"live": self.live, "state": self.state, "source_state": getattr(self.source, "state", ""),
+                 "position": getattr(self.source, "position", None), "frame_count": info.frame_count}
+        if self._error is not None:
+            extra["error"] = str(self._error)
+        return extra
+
+    def backend_name(self) -> str:
+        p = self._predictor
+        return getattr(p, "backend_name", type(p).__name__)
+
+    # --- stages ---------------------------------------------------------------------------------------------------
+    def _stale(self, frame: Frame) -> bool:
+        return frame.epoch != self._epoch
+
+    def _aborted(self) -> bool:
+        return self._stop.is_set()
+
+    def _request_stop(self) -> None:
+        self._stop.set()
+        try:
+            self.source.interrupt()
+        except Exception:  # a stand-in source without interrupt(); its read returns soon anyway
+            pass
+        self._q_in.wake()
+        self._q_out.wake()
+        with self._cond:
+            self._cond.notify_all()
+
+    def _run_stage(self, stage: str, loop: Callable[[], None]) -> None:
+        try:
+            loop()
+        except BaseException as e:  # noqa: BLE001 - every failure is reported through one channel
+            self._fail(stage, e)
+        finally:
+            with self._lock:
+                self._alive -= 1
+                last = self._alive == 0
+            if last:
+                self._finalize()
+
+    def _fail(self, stage: str, exc: BaseException) -> None:
+        with self._lock:
+            first = self._error is None
+            if first:
+                self._error = PipelineError(stage, exc, self._current.get(stage))
+            callbacks = self._error_callbacks
+        self._request_stop()
+        if first:
+            for fn in callbacks:
+                try:
+                    fn(self._error)
+                except Exception:  # a broken listener must not hide the error it is told about
+                    pass
+
+    def _finalize(self) -> None:
+        with self._lock:
+            if self._summary is not None:
+                return
+            self.stats.t_end = time.perf_counter()
+            if not self.stats.backend:
+                self.stats.backend = self.backend_name()
+            self._summary = self.stats.snapshot(final=True, **self._snapshot_extra())
+            self._done.set()
+            state = self.state
+            self._summary = replace(self._summary, state=state)
+            callbacks = self._finished_callbacks
+        for fn in callbacks:
+            try:
+                fn(self._summary)
+            except Exception:
+                pass
+
+    def _put(self, channel: _Channel, item, frame: Frame | None, where: str) -> bool:
+        """Put into a channel by the policy; count what a live queue drops. False when stopped or stale."""
+        if frame is None:  # END: never dropped, waits for room
+            ok, _ = channel.put(item, drop_oldest=False, abort=self._aborted)
+            return ok
+        ok, dropped = channel.put(item, drop_oldest=self.live, abort=lambda: self._stop.is_set() or self._stale(frame))
+        if not ok and not self._stop.is_set():
+            self.stats.discard()
+        for old in dropped:
+            old_frame = old[0] if isinstance(old, tuple) else old.frame
+            if self._stale(old_frame):
+                self.stats.discard()
+            else:
+                self.stats.drop(where)
+        return ok
+
+    def _capture_loop(self) -> None:
+        source = self.source
+        forwarded = 0
+        try:
+            while not self._stop.is_set():
+                with self._cond:
+                    if self._seek_to is not None:
+                        target, self._seek_to = self._seek_to, None
+                        source.seek(target)
+                        self._ended = False
+                    while self._ended and self._seek_to is None and not self._stop.is_set():
+                        self._cond.wait(POLL_S)
+                    if self._seek_to is not None or self._stop.is_set():
+                        continue
+                    epoch = self._epoch
+                if self.max_frames is not None and forwarded >= self.max_frames:
+                    self._capture_done = True
+                    self._put(self._q_in, END, None, "infer_queue")
+                    return
+                t0 = time.perf_counter()
+                self._current["capture"] = getattr(source, "position", None)
+                frame = source.read()
+                t1 = time.perf_counter()
+                if frame is None:
+                    if self._stop.is_set():
+                        return
+                    seekable = getattr(source.info, "seekable", False)
+                    if self.at_end == "loop" and seekable and forwarded > 0:
+                        source.seek(0)
+                        continue
+                    if self.at_end == "pause" and seekable:
+                        with self._cond:
+                            self._ended = True
+                        continue
+                    self._capture_done = True
+                    self._put(self._q_in, END, None, "infer_queue")
+                    return
+                frame.epoch = epoch
+                if self.live and self._paused:
+                    with self._cond:  # live pause: keep reading the device, forward only stepped frames
+                        if self._paused:
+                            if self._step_budget <= 0:
+                                continue
+                            self._step_budget -= 1
+                self.stats.captured((t1 - t0) * 1e3, t1)
+                forwarded += 1
+                stamps = {"read_start": t0, "captured": frame.t_capture}
+                if not self._put(self._q_in, (frame, stamps), frame, "infer_queue") and self._stop.is_set():
+                    return
+        finally:
+            self._capture_done = True
+            if self.close_source:
+                source.close()
+
+    def _apply_pending_predictor(self) -> None:
+        with self._lock:
+            pending, self._pending_predictor = self._pending_predictor, None
+        if pending is not None:
+            new, close_old = pending
+            old, self._predictor = self._predictor, new
+            if close_old and old is not new:
+                old.close()
+
+    def _infer_loop(self) -> None:
+        try:
+            while True:
+                item = self._q_in.get(self._aborted)
+                if item is None:
+                    return
+                if item is END:
+                    self._put(self._q_out, END, None, "output_queue")
+                    return
+                frame, stamps = item
+                if self._stale(frame):
+                    self.stats.discard()
+                    continue
+                self._apply_pending_predictor()
+                predictor, th = self._predictor, self._thresholds
+                if getattr(predictor, "conf", None) != th.conf:
+                    predictor.conf = th.conf
+                if getattr(predictor, "iou", None) != th.iou:
+                    predictor.iou = th.iou
+                self._current["inference"] = frame.index
+                t0 = time.perf_counter()
+                perception = predictor(frame.image)
+                t1 = time.perf_counter()
+                stamps["infer_start"], stamps["infer_end"] = t0, t1
+                self.stats.inferred((t0 - stamps["captured"]) * 1e3, (t1 - t0) * 1e3, perception.timings, t1,
+                                    perception.backend or self.backend_name())
+                result = FrameResult(frame, perception, None, stamps, th.road)
+                if not self._put(self._q_out, result, frame, "output_queue") and self._stop.is_set():
+                    return
+        finally:
+            self._apply_pending_predictor()  # a swap asked for after the last frame still happens
+
+    def _hud_text(self, frame: Frame) -> str:
+        fps, latency = self.stats.hud_figures()
+        parts = [f"{fps:.1f} FPS", f"{latency:.0f} ms", self.stats.backend or self.backend_name()]
+        count = self.source.info.frame_count
+        if self.live:
+            dropped = sum(self.stats.dropped.values())
+            if dropped:
+                parts.append(f"{dropped} dropped")
+        elif count:
+            parts.append(f"frame {frame.index + 1}/{count}")
+        return " | ".join(parts)
+
+    def _admit(self, frame: Frame) -> bool:
+        """The output's commit point: False when the frame went stale or the pipeline stops.
+
+        Replay: the pause/step gate (the display freezes on the frame shown, nothing is lost). Under the
+        same lock as seeks and re-runs, so a frame is either delivered exactly once or re-run, never both.
+        """
+        with self._cond:
+            if not self.live:
+                while self._paused and self._step_budget <= 0:
+                    if self._stop.is_set() or self._stale(frame):
+                        return False
+                    self._cond.wait(POLL_S)
+            if self._stop.is_set() or self._stale(frame):
+                return False
+            if self._paused and not self.live:
+                self._step_budget -= 1
+            self._next_index = frame.index + 1
+            return True
+
+    def _output_loop(self) -> None:
+        try:
+            self._deliver()
+        except BaseException:
+            self._close_sinks(raise_error=False)  # the stage's own error is the one to report
+            raise
+        self._close_sinks(raise_error=True)
+
+    def _deliver(self) -> None:
+        while True:
+            result = self._q_out.get(self._aborted)
+            if result is None or result is END:
+                return
+            frame = result.frame
+            if not self._admit(frame):
+                if self._stop.is_set():
+                    return
+                self.stats.discard()
+                continue
+            self._current["output"] = frame.index
+            stamps = result.stamps
+            stamps["overlay_start"] = time.perf_counter()
+            result.road_threshold = self._thresholds.road
+            if self.renderer is not None:
+                result.overlay = self.renderer.render(frame.image, result.perception, result.road_threshold,
+                                                      hud=self._hud_text(frame))
+            stamps["overlay_end"] = time.perf_counter()
+            for sink in self.sinks:
+                sink.write(result)
+            for fn in self._result_callbacks:
+                fn(result)
+            stamps["done"] = t = time.perf_counter()
+            self.stats.output(result.stage_ms(), t, frame.index)
+            self._last_output_index = frame.index
+
+    def _close_sinks(self, raise_error: bool) -> None:
+        first_error = None
+        for sink in self.sinks:
+            try:
+                sink.close()
+            except Exception as e:
+                first_error = first_error or e
+        if first_error is not None and raise_error:
+            raise first_error

@@ -1,0 +1,146 @@
+"""The camera the application runs with: its road-plane homography and BEV grid.
+
+Two sources give the same object:
+- a KITTI calib file (`.txt`): the benchmark's homography and grid;
+- our own camera YAML (`.yaml`, see configs/camera/example_dashcam.yaml) for a
+  dash cam that is not KITTI's: intrinsics plus mounting height and pitch, or a
+  3×3 road → image homography measured directly (e.g. from four marked points).
+
+The app asks it for vehicle distances (`box_distances`) and a bird's-eye view of
+a frame (`bird_eye_view`), for frames of any size: a homography calibrated at
+another resolution is rescaled to the frame.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+from calib.bev import KITTI_BEV_GRID, BevGrid, BevWarp, bev_warp_for
+from calib.kitti_calib import load_kitti_calib
+from calib.road_plane import RoadPlaneHomography
+
+YAML_SUFFIXES = (".yaml", ".yml")
+KITTI_SUFFIXES = (".txt",)
+
+
+@dataclass(frozen=True)
+class CameraGeometry:
+    """Road-plane geometry of one camera: the homography and the BEV grid to draw with."""
+
+    homography: RoadPlaneHomography
+    bev_grid: BevGrid = KITTI_BEV_GRID
+    name: str = ""
+
+    def homography_for(self, frame_size: tuple[int, int]) -> RoadPlaneHomography:
+        """The homography in the pixels of frames of `frame_size` = (width, height)."""
+        return self.homography.for_image_size(*frame_size)
+
+    def box_distances(self, boxes_xyxy, frame_size: tuple[int, int]) -> np.ndarray:
+        """(N,) road distance in metres of each box's bottom centre; NaN when it lies above the horizon."""
+        return self.homography_for(frame_size).box_distances(boxes_xyxy)
+
+    def bev_warp(self, frame_size: tuple[int, int]) -> BevWarp:
+        """The cached image ↔ BEV maps for frames of `frame_size` = (width, height)."""
+        return bev_warp_for(self.homography, frame_size, self.bev_grid)
+
+    def bird_eye_view(self, frame: np.ndarray) -> np.ndarray:
+        """The BEV image of a frame (H, W[, C]): (rows, cols[, C]), row 0 the far end, 0 where unseen."""
+        return self.bev_warp((frame.shape[1], frame.shape[0])).warp(frame)
+
+
+def mounted_camera_homography(fx: float, fy: float, cx: float, cy: float,
+                              height_m: float, pitch_deg: float) -> np.ndarray:
+    """(3, 3) road (X, Z, 1) → image homography of a camera `height_m` above a flat road, pitched down by `pitch_deg`.
+
+    The road frame has its origin on the road below the camera, X right, Y down
+    (the road is Y = 0, the camera at Y = −height), Z forward. A road point seen
+    from the camera's level frame is (X, height, Z); pitching the camera down
+    rotates it about the x axis into camera coordinates, then K projects it.
+    """
+    pitch = math.radians(pitch_deg)
+    c, s = math.cos(pitch), math.sin(pitch)
+    level_to_camera = np.array([[1.0, 0.0, 0.0], [0.0, c, -s], [0.0, s, c]])
+    intrinsics = np.array([[fx, 0.0, cx], [0.0, fy, cy], [0.0, 0.0, 1.0]])
+    # (X, Z, 1) → level frame (X, height, Z) = X·e_x + Z·e_z + height·e_y
+    road_to_level = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, height_m], [0.0, 1.0, 0.0]])
+    return intrinsics @ level_to_camera @ road_to_level
+
+
+def _number(section: dict, key: str, source: str, *, positive: bool = False) -> float:
+    if key not in section:
+        raise ValueError(f"camera file {source} lacks {key!r}")
+    try:
+        value = float(section[key])
+    except (TypeError, ValueError):
+        raise ValueError(f"camera file {source}: {key!r} must be a number, got {section[key]!r}") from None
+    if not math.isfinite(value) or (positive and value <= 0):
+        kind = "positive finite" if positive else "finite"
+        raise ValueError(f"camera file {source}: {key!r} must be a {kind} number, got {value}")
+    return value
+
+
+def _section(data: dict, key: str, source: str) -> dict:
+    section = data.get(key)
+    if not isinstance(section, dict):
+        raise ValueError(f"camera file {source}: {key!r} must be a mapping (see configs/camera/example_dashcam.yaml)")
+    return section
+
+
+def parse_camera_config(data: dict, source: str = "camera config") -> CameraGeometry:
+    """A CameraGeometry from the mapping of a camera YAML."""
+    if not isinstance(data, dict):
+        raise ValueError(f"camera file {source} must hold a mapping at the top level")
+    size = data.get("image_size")
+    if not (isinstance(size, (list, tuple)) and len(size) == 2 and all(isinstance(v, int) and v > 0 for v in size)):
+        raise ValueError(f"camera file {source}: 'image_size' must be [width, height] in pixels (the size the "
+                         f"calibration was made at), got {size!r}")
+    image_size = (int(size[0]), int(size[1]))
+
+    has_homography = "homography" in data
+    has_intrinsics = "intrinsics" in data or "mounting" in data
+    if has_homography == has_intrinsics:
+        raise ValueError(f"camera file {source} must give either 'homography' or 'intrinsics' with 'mounting', not "
+                         f"{'both' if has_homography else 'neither'}")
+    if has_homography:
+        try:
+            matrix = np.array(data["homography"], dtype=np.float64)
+        except (TypeError, ValueError):
+            raise ValueError(f"camera file {source}: 'homography' must be a 3x3 list of numbers") from None
+        if matrix.shape != (3, 3):
+            raise ValueError(f"camera file {source}: 'homography' must be 3x3, got shape {matrix.shape}")
+    else:
+        intrinsics = _section(data, "intrinsics", source)
+        mounting = _section(data, "mounting", source)
+        matrix = mounted_camera_homography(
+            fx=_number(intrinsics, "fx", source, positive=True), fy=_number(intrinsics, "fy", source, positive=True),
+            cx=_number(intrinsics, "cx", source), cy=_number(intrinsics, "cy", source),
+            height_m=_number(mounting, "height_m", source, positive=True),
+            pitch_deg=_number(mounting, "pitch_deg", source))
+
+    grid = BevGrid.from_config(data["bev"], source=source) if "bev" in data else KITTI_BEV_GRID
+    homography = RoadPlaneHomography(matrix, image_size=image_size, source=source)
+    return CameraGeometry(homography, grid, name=str(data.get("name", Path(source).stem)))
+
+
+def load_camera_geometry(path: str | Path) -> CameraGeometry:
+    """A camera from a KITTI calib file (.txt) or a camera YAML (.yaml / .yml)."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"camera calibration file not found: {path}")
+    suffix = path.suffix.lower()
+    if suffix in KITTI_SUFFIXES:
+        calib = load_kitti_calib(path)
+        return CameraGeometry(RoadPlaneHomography.from_kitti(calib), KITTI_BEV_GRID, name=path.stem)
+    if suffix in YAML_SUFFIXES:
+        try:
+            data = yaml.safe_load(path.read_text())
+        except yaml.YAMLError as e:
+            raise ValueError(f"camera file {path} is not valid YAML: {e}") from None
+        return parse_camera_config(data, source=str(path))
+    raise ValueError(f"camera calibration {path} has an unknown type: use a KITTI calib file (.txt) "
+                     f"or a camera YAML (.yaml, see configs/camera/example_dashcam.yaml)")

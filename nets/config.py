@@ -1,0 +1,78 @@
+"""Model configuration: YAML files under configs/model/ resolved into one dict.
+
+The resolved dict is what a checkpoint and an ONNX file carry, so a weights file
+always knows the architecture it belongs to.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from pathlib import Path
+
+import yaml
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+CONFIG_DIR = PROJECT_ROOT / "configs"
+DEFAULT_MODEL_CONFIG = CONFIG_DIR / "model" / "perception_n.yaml"
+DEFAULT_WEIGHTS = PROJECT_ROOT / "weights" / "perception_n.pt"
+DEFAULT_ONNX = PROJECT_ROOT / "weights" / "perception_n.onnx"
+SAMPLE_CLIP = PROJECT_ROOT / "assets" / "sample_clip.mp4"
+
+# keys every resolved model config has; used to tell a model config from other YAML
+_REQUIRED = ("scale", "input_size", "classes", "road_classes", "scales", "encoder", "road_decoder", "detect")
+
+
+class ConfigError(ValueError):
+    """A configuration file is missing, unreadable or incomplete."""
+
+
+def load_yaml(path: str | Path) -> dict:
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"config file not found: {path}")
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as e:
+        raise ConfigError(f"config file {path} is not valid YAML: {e}") from e
+    if not isinstance(data, dict):
+        raise ConfigError(f"config file {path} must hold a mapping at the top level")
+    return data
+
+
+def load_model_config(path: str | Path | None = None, **overrides) -> dict:
+    """Read a model YAML (default: perception_n) and apply keyword overrides."""
+    cfg = load_yaml(path or DEFAULT_MODEL_CONFIG)
+    cfg.update({k: v for k, v in overrides.items() if v is not None})
+    return validate_model_config(cfg, source=str(path or DEFAULT_MODEL_CONFIG))
+
+
+def validate_model_config(cfg: dict, source: str = "model config") -> dict:
+    missing = [k for k in _REQUIRED if k not in cfg]
+    if missing:
+        raise ConfigError(f"{source} lacks the keys {missing}; see configs/model/perception_n.yaml")
+    cfg = copy.deepcopy(cfg)
+    if cfg["scale"] not in cfg["scales"]:
+        raise ConfigError(f"{source}: scale {cfg['scale']!r} is not one of {sorted(cfg['scales'])}")
+    h, w = (int(v) for v in cfg["input_size"])
+    if h % 32 or w % 32 or h <= 0 or w <= 0:
+        raise ConfigError(f"{source}: input_size {h}x{w} must be positive multiples of 32 (height, width)")
+    cfg["input_size"] = [h, w]
+    if not cfg["classes"] or not cfg["road_classes"]:
+        raise ConfigError(f"{source}: 'classes' and 'road_classes' must each name at least one class")
+    return cfg
+
+
+def scaled_channels(cfg: dict) -> list[int]:
+    """Encoder widths after the scale's width multiple (rounded to multiples of 8, as ultralytics does)."""
+    _, width, max_ch = cfg["scales"][cfg["scale"]]
+    return [make_divisible(min(c, max_ch) * width, 8) for c in cfg["encoder"]["channels"]]
+
+
+def scaled_repeats(cfg: dict) -> list[int]:
+    depth = cfg["scales"][cfg["scale"]][0]
+    return [max(round(n * depth), 1) for n in cfg["encoder"]["repeats"]]
+
+
+def make_divisible(x: float, divisor: int) -> int:
+    return int(math.ceil(x / divisor) * divisor)

@@ -1,0 +1,55 @@
+"""Export the network to ONNX: fixed input size, opset 17+, the model config in the metadata."""
+
+from __future__ import annotations
+
+import copy
+import json
+import warnings
+from pathlib import Path
+
+import torch
+
+from ..backends.onnxruntime_backend import METADATA_KEY
+from ..model import PerceptionNet
+
+DEFAULT_OPSET = 17
+
+
+def export_onnx(model: PerceptionNet, out_path: str | Path, input_size: tuple[int, int] | None = None,
+                opset: int = DEFAULT_OPSET, simplify: bool = True) -> Path:
+    """Write `out_path` and check it with onnx.checker. Inputs `images` (1,3,H,W) float32; outputs `det`, `road`."""
+    import onnx
+
+    out_path = Path(out_path)
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    model = copy.deepcopy(model).eval().float().cpu().set_export_mode(True)
+    cfg = copy.deepcopy(model.cfg)
+    if input_size is not None:
+        cfg["input_size"] = [int(v) for v in input_size]
+    h, w = cfg["input_size"]
+    if h % 32 or w % 32:
+        raise ValueError(f"input size {h}x{w} must be multiples of 32")
+    dummy = torch.zeros(1, 3, h, w)
+    with warnings.catch_warnings(), torch.inference_mode():
+        warnings.simplefilter("ignore")  # tracer warnings about shape-dependent Python values are expected here
+        torch.onnx.export(model, dummy, str(out_path), opset_version=opset, input_names=["images"],
+                          output_names=["det", "road"], dynamo=False, do_constant_folding=True)
+    proto = onnx.load(str(out_path))
+    if simplify:
+        proto = _slim(proto)
+    meta = {METADATA_KEY: json.dumps(cfg), "precision": "fp32", "stride": "32"}
+    for key, value in meta.items():
+        entry = proto.metadata_props.add()
+        entry.key, entry.value = key, value
+    onnx.checker.check_model(proto, full_check=True)
+    onnx.save(proto, str(out_path))
+    return out_path
+
+
+def _slim(proto):
+    """Fold constants and drop no-op nodes with onnxslim (ultralytics' own choice for export)."""
+    try:
+        import onnxslim
+    except ImportError:
+        return proto
+    return onnxslim.slim(proto)

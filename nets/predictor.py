@@ -1,0 +1,153 @@
+"""Predictor: frame in, Perception out — pre-processing, a backend, post-processing.
+
+    predictor = load_predictor("weights/perception_n.pt", backend="auto")
+    result = predictor(frame_bgr)          # nets.result.Perception
+    predictor.conf = 0.4                   # thresholds may change between frames
+
+The pre/post-processing is the same code for every backend, so a difference
+between backends is a difference between engines, nothing else.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+
+from .backends.base import Backend, BackendUnavailableError
+from .config import DEFAULT_WEIGHTS
+from .postprocess import boxes_to_original, detections_from_output, road_to_original
+from .preprocess import to_input_tensor
+from .result import Perception
+
+BACKENDS = ("auto", "tensorrt", "onnxruntime", "torch")
+
+
+class Predictor:
+    def __init__(self, backend: Backend, conf: float = 0.25, iou: float = 0.5, max_det: int = 100,
+                 choice_reason: str = ""):
+        self.backend = backend
+        self.conf = conf
+        self.iou = iou
+        self.max_det = max_det
+        self.choice_reason = choice_reason or f"{backend.name} requested"
+
+    @property
+    def backend_name(self) -> str:
+        return self.backend.name
+
+    @property
+    def class_names(self) -> list[str]:
+        return self.backend.class_names
+
+    @property
+    def road_classes(self) -> list[str]:
+        return self.backend.road_classes
+
+    @property
+    def input_size(self) -> tuple[int, int]:
+        return self.backend.input_size
+
+    def __call__(self, frame_bgr: np.ndarray) -> Perception:
+        return self.predict_batch([frame_bgr])[0]
+
+    def predict_batch(self, frames_bgr: list[np.ndarray]) -> list[Perception]:
+        for f in frames_bgr:
+            if not isinstance(f, np.ndarray) or f.ndim not in (2, 3) or f.dtype != np.uint8 or f.size == 0:
+                raise ValueError("a frame must be a non-empty uint8 image (H, W[, 3]) in BGR order; got "
+                                 f"{getattr(f, 'dtype', type(f))} {getattr(f, 'shape', '')}")
+        t0 = time.perf_counter()
+        batch, letterboxes = to_input_tensor(frames_bgr, self.input_size)
+        t1 = time.perf_counter()
+        det, road = self.backend.infer(batch)
+        t2 = time.perf_counter()
+        per_image = detections_from_output(det, self.conf, self.iou, self.max_det)
+        results = []
+        for i, lb in enumerate(letterboxes):
+            results.append(Perception(
+                road_probs=road_to_original(road[i], lb),
+                boxes=boxes_to_original(per_image[i], lb),
+                class_names=self.class_names,
+                road_classes=self.road_classes,
+                backend=self.backend_name,
+            ))
+        t3 = time.perf_counter()
+        n = len(frames_bgr)
+        for r in results:  # a batch shares its timings; per frame is the fair figure
+            r.timings = {"pre": (t1 - t0) * 1e3 / n, "infer": (t2 - t1) * 1e3 / n, "post": (t3 - t2) * 1e3 / n}
+        return results
+
+    def warmup(self) -> None:
+        self.backend.warmup()
+
+    def close(self) -> None:
+        self.backend.close()
+
+
+def load_predictor(weights: str | Path | None = None, backend: str = "auto", device: str | None = None,
+                   conf: float = 0.25, iou: float = 0.5, precision: str = "fp32") -> Predictor:
+    """Open a predictor on a weights file: .pt (PyTorch), .onnx (ONNX Runtime) or .engine (TensorRT).
+
+    backend "auto" tries TensorRT → ONNX Runtime → PyTorch and records why it chose
+    the one it did in `predictor.choice_reason`. A .pt file looks for its exported
+    siblings (same stem, .onnx; and a cached engine) so `auto` can use them.
+    """
+    if backend not in BACKENDS:
+        raise ValueError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
+    weights = Path(weights) if weights else DEFAULT_WEIGHTS
+    if not weights.exists():
+        raise FileNotFoundError(f"weights file not found: {weights}")
+    kinds = {".pt": "torch", ".onnx": "onnxruntime", ".engine": "tensorrt"}
+    if weights.suffix not in kinds:
+        raise ValueError(f"{weights}: unknown weights type {weights.suffix!r}; expected .pt, .onnx or .engine")
+
+    if backend != "auto":
+        return Predictor(_open(backend, weights, device, precision), conf, iou,
+                         choice_reason=f"{backend} requested")
+
+    reasons = []
+    for candidate in ("tensorrt", "onnxruntime", "torch"):
+        try:
+            b = _open(candidate, weights, device, precision)
+        except BackendUnavailableError as e:
+            reasons.append(f"{candidate}: {e}")
+            continue
+        why = "; ".join(reasons) if reasons else "first choice"
+        return Predictor(b, conf, iou, choice_reason=f"auto chose {candidate} ({why})")
+    raise BackendUnavailableError("no backend can run " + str(weights) + ": " + "; ".join(reasons))
+
+
+def _open(kind: str, weights: Path, device: str | None, precision: str) -> Backend:
+    """Open one backend for `weights`, finding the file that backend needs beside it."""
+    if kind == "torch":
+        if weights.suffix != ".pt":
+            raise BackendUnavailableError(f"PyTorch needs a .pt checkpoint, not {weights.name}")
+        from .backends.torch_backend import TorchBackend
+        from .weights import load_model
+
+        return TorchBackend(load_model(weights), device or "cpu", weights)
+    if kind == "onnxruntime":
+        onnx_path = weights if weights.suffix == ".onnx" else _sibling_onnx(weights, precision)
+        from .backends.onnxruntime_backend import OnnxRuntimeBackend
+
+        providers = ["CPUExecutionProvider"] if device == "cpu" else None
+        return OnnxRuntimeBackend(onnx_path, providers=providers)
+    if kind == "tensorrt":
+        from .backends.tensorrt_backend import TensorRTBackend
+
+        if weights.suffix == ".engine":
+            return TensorRTBackend.from_engine(weights)
+        onnx_path = weights if weights.suffix == ".onnx" else _sibling_onnx(weights, precision)
+        return TensorRTBackend.from_onnx(onnx_path)
+    raise ValueError(f"unknown backend {kind!r}")
+
+
+def _sibling_onnx(weights: Path, precision: str) -> Path:
+    """weights/perception_n.pt → weights/perception_n.onnx (fp32) or perception_n.int8.onnx."""
+    suffix = ".onnx" if precision == "fp32" else f".{precision}.onnx"
+    path = weights.with_suffix(suffix)
+    if not path.is_file():
+        raise BackendUnavailableError(f"no ONNX file {path.name} beside {weights.name} "
+                                      f"(write it with `run.py export --weights {weights} --format onnx`)")
+    return path

@@ -1,0 +1,75 @@
+"""Letterbox pre-processing shared by every backend and by training.
+
+A frame is resized keeping its aspect ratio and padded (grey 114, as YOLO) to
+the network input; `Letterbox` remembers the gain and padding so boxes and the
+road map can be mapped back to the original pixels.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+PAD_VALUE = 114
+
+
+@dataclass(frozen=True)
+class Letterbox:
+    """Geometry of one letterbox: original (h, w) → network (h, w)."""
+
+    src_shape: tuple[int, int]
+    dst_shape: tuple[int, int]
+    gain: float
+    new_shape: tuple[int, int]  # resized content (h, w) before padding
+    pad: tuple[int, int]  # (left, top) padding in network pixels
+
+    @classmethod
+    def fit(cls, src_shape: tuple[int, int], dst_shape: tuple[int, int]) -> "Letterbox":
+        h0, w0 = src_shape[:2]
+        h1, w1 = dst_shape
+        gain = min(h1 / h0, w1 / w0)
+        nh, nw = max(round(h0 * gain), 1), max(round(w0 * gain), 1)
+        # the same rounding as ultralytics' LetterBox, so its scale_boxes() agrees with us
+        left, top = round((w1 - nw) / 2 - 0.1), round((h1 - nh) / 2 - 0.1)
+        return cls((h0, w0), (h1, w1), gain, (nh, nw), (left, top))
+
+    @property
+    def ratio_pad(self) -> tuple[tuple[float, float], tuple[int, int]]:
+        """ultralytics' ratio_pad: ((gain_h, gain_w), (pad_w, pad_h))."""
+        (h0, w0), (nh, nw) = self.src_shape, self.new_shape
+        return (nh / h0, nw / w0), self.pad
+
+    def apply(self, image: np.ndarray, interpolation: int = cv2.INTER_LINEAR, pad_value=PAD_VALUE) -> np.ndarray:
+        """Resize and pad an image (H, W[, C]) or a mask to the network size."""
+        nh, nw = self.new_shape
+        if image.shape[:2] != (nh, nw):
+            image = cv2.resize(image, (nw, nh), interpolation=interpolation)
+        left, top = self.pad
+        h1, w1 = self.dst_shape
+        # a 4-element scalar: cv2 fills only the first channel when given a bare number
+        return cv2.copyMakeBorder(image, top, h1 - nh - top, left, w1 - nw - left, cv2.BORDER_CONSTANT,
+                                  value=(pad_value,) * 4)
+
+    def unpad_map(self, maps: np.ndarray, interpolation: int = cv2.INTER_LINEAR) -> np.ndarray:
+        """(C, h1, w1) network-size maps → (C, h0, w0) maps at the original size."""
+        left, top = self.pad
+        nh, nw = self.new_shape
+        h0, w0 = self.src_shape
+        out = np.empty((maps.shape[0], h0, w0), dtype=maps.dtype)
+        for c in range(maps.shape[0]):
+            out[c] = cv2.resize(maps[c, top:top + nh, left:left + nw], (w0, h0), interpolation=interpolation)
+        return out
+
+
+def to_input_tensor(images_bgr: list[np.ndarray], input_size: tuple[int, int]) -> tuple[np.ndarray, list[Letterbox]]:
+    """BGR uint8 frames → (B, 3, H, W) float32 RGB in [0, 1], with their letterboxes."""
+    boxes = [Letterbox.fit(im.shape[:2], input_size) for im in images_bgr]
+    batch = np.empty((len(images_bgr), 3, *input_size), dtype=np.float32)
+    for i, (im, lb) in enumerate(zip(images_bgr, boxes)):
+        if im.ndim == 2:
+            im = cv2.cvtColor(im, cv2.COLOR_GRAY2BGR)
+        rgb = lb.apply(im)[:, :, ::-1]
+        np.multiply(rgb.transpose(2, 0, 1), 1 / 255.0, out=batch[i], casting="unsafe")
+    return batch, boxes

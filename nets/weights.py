@@ -1,0 +1,100 @@
+"""Checkpoint files: what a .pt holds, and loading it with clear errors.
+
+A checkpoint is a dict with at least `model_config` (the resolved model YAML)
+and `model` (a state dict; the EMA weights when training used EMA). Training
+checkpoints add optimizer, scheduler, epoch and metrics; `load_model` needs
+only the first two, so a trimmed release file and a training checkpoint both load.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from .config import ConfigError, validate_model_config
+from .model import PerceptionNet
+
+
+class WeightsError(ValueError):
+    """A weights file is missing, unreadable, or belongs to another architecture."""
+
+
+def read_checkpoint(path: str | Path) -> dict:
+    path = Path(path)
+    if not path.is_file():
+        raise WeightsError(f"weights file not found: {path} (train one with `run.py train`, "
+                           "or use the bundled weights/perception_n.pt)")
+    try:
+        ckpt = torch.load(path, map_location="cpu", weights_only=False)
+    except Exception as e:  # pickle, zip and torch errors all mean the same thing to the user
+        raise WeightsError(f"cannot read weights file {path}: {e}") from e
+    if not isinstance(ckpt, dict) or "model" not in ckpt or "model_config" not in ckpt:
+        raise WeightsError(f"{path} is not a perception checkpoint (expected keys 'model' and 'model_config'; "
+                           "ultralytics YOLO .pt files are not compatible)")
+    return ckpt
+
+
+def load_model(path: str | Path, expect_config: dict | None = None) -> PerceptionNet:
+    """Build the network a checkpoint describes and load its weights (eval mode, CPU)."""
+    ckpt = read_checkpoint(path)
+    try:
+        cfg = validate_model_config(ckpt["model_config"], source=f"{path} (embedded config)")
+    except ConfigError as e:
+        raise WeightsError(str(e)) from e
+    if expect_config is not None:
+        check_same_architecture(cfg, expect_config, path)
+    model = PerceptionNet(cfg)
+    state = {k: (v.float() if v.is_floating_point() else v) for k, v in ckpt["model"].items()}
+    expected = model.state_dict()
+    # the auxiliary road head is training-only: a release file may drop it
+    missing = [k for k in expected if k not in state and not k.startswith("road.aux.")]
+    unexpected = [k for k in state if k not in expected]
+    mismatched = [k for k, v in state.items() if k in expected and expected[k].shape != v.shape]
+    if missing or unexpected or mismatched:
+        raise WeightsError(f"weights in {path} do not fit the architecture they declare ({len(missing)} missing, "
+                           f"{len(unexpected)} unexpected, {len(mismatched)} mis-shaped tensors; e.g. "
+                           f"{(missing or unexpected or mismatched)[:3]})")
+    model.load_state_dict(state, strict=False)
+    return model.eval()
+
+
+ARCH_KEYS = ("scale", "classes", "road_classes", "encoder", "road_decoder", "detect", "activation")
+
+
+def check_same_architecture(found: dict, expected: dict, path) -> None:
+    diffs = [k for k in ARCH_KEYS if found.get(k) != expected.get(k)]
+    if diffs:
+        detail = ", ".join(f"{k}: {found.get(k)!r} (file) vs {expected.get(k)!r} (config)" for k in diffs)
+        raise WeightsError(f"weights {path} are for another architecture than the config asks: {detail}")
+
+
+def atomic_save(obj, path: str | Path) -> Path:
+    """torch.save through a temporary file and a rename: a crash mid-write never leaves a truncated file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save(obj, tmp)
+    tmp.replace(path)
+    return path
+
+
+def save_checkpoint(path: str | Path, model: PerceptionNet, **extra) -> Path:
+    """A minimal checkpoint (config + weights + anything extra) for a model in memory."""
+    return atomic_save({"model_config": model.cfg, "model": model.state_dict(), **extra}, path)
+
+
+RELEASE_KEYS = ("model_config", "model", "epoch", "metrics", "train_config", "date")
+
+
+def release_checkpoint(src: str | Path, dst: str | Path) -> Path:
+    """Strip a training checkpoint to what inference needs (no optimizer, no raw weights, no aux head), in FP16.
+
+    FP16 storage halves the file; weights are cast back to FP32 when loaded, and the
+    rounding (relative 5e-4) is far below what changes a prediction.
+    """
+    ckpt = read_checkpoint(src)
+    out = {k: ckpt[k] for k in RELEASE_KEYS if k in ckpt}
+    out["model"] = {k: (v.half() if v.is_floating_point() else v) for k, v in ckpt["model"].items()
+                    if not k.startswith("road.aux.")}
+    return atomic_save(out, dst)

@@ -1,0 +1,153 @@
+"""Augmentation keeps image, road mask and boxes together; letterbox matches inference."""
+
+import cv2
+import numpy as np
+import pytest
+
+from nets.preprocess import PAD_VALUE, Letterbox
+from train.augment import AugmentParams, augment, crop_boxes, letterbox_sample
+from train.sample import IGNORE, Sample
+
+INPUT = (96, 160)  # network (height, width): the 4:3 fixture is padded left and right
+GEOMETRY_ONLY = dict(scale=[0.6, 1.6], flip_prob=0.5, hsv_h=0.0, hsv_s=0.0, hsv_v=0.0,
+                     min_box_visibility=0.3, min_box_size=2)
+RED, BLUE, GREY = (0, 0, 220), (220, 0, 0), (90, 90, 90)
+
+
+def params(**changes) -> AugmentParams:
+    return AugmentParams.from_config({**GEOMETRY_ONLY, **changes})
+
+
+def scene() -> Sample:
+    """A 4:3 frame: blue road band (mask 1) at the bottom, one red car (box) on grey, void strip on top."""
+    h, w = 120, 160
+    image = np.full((h, w, 3), GREY, np.uint8)
+    image[80:, :] = BLUE
+    image[50:78, 60:100] = RED  # the car: columns 60..99, rows 50..77
+    road = np.zeros((1, h, w), np.uint8)
+    road[0, 80:, :] = 1
+    road[0, :10, :] = IGNORE
+    boxes = np.array([[60, 50, 100, 78]], np.float32)
+    return Sample(image, road, boxes, np.array([0], np.int64), "scene")
+
+
+def red_pixels_bbox(image: np.ndarray):
+    ys, xs = np.nonzero((image[:, :, 2] > 150) & (image[:, :, 0] < 80) & (image[:, :, 1] < 80))
+    return (xs.min(), ys.min(), xs.max() + 1, ys.max() + 1) if len(xs) else None
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_boxes_stay_on_their_objects(seed):
+    out = augment(scene(), INPUT, params(), np.random.default_rng(seed))
+    assert out.image.shape == (*INPUT, 3) and out.road.shape == (1, *INPUT)
+    red = red_pixels_bbox(out.image)
+    if red is None:  # the crop cut the car out: its box must be gone too
+        assert len(out.boxes) == 0
+        return
+    if len(out.boxes) == 0:  # only a sliver stayed visible (under min_box_visibility)
+        return
+    (x1, y1, x2, y2), = out.boxes
+    # the box encloses the red pixels and is tight around them (1 px slack for resampling)
+    assert x1 - 1 <= red[0] and y1 - 1 <= red[1] and red[2] <= x2 + 1 and red[3] <= y2 + 1
+    assert red[0] <= x1 + 1 and red[1] <= y1 + 1 and x2 - 1 <= red[2] and y2 - 1 <= red[3]
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_road_mask_stays_aligned_with_the_image(seed):
+    out = augment(scene(), INPUT, params(), np.random.default_rng(seed))
+    blue = (out.image[:, :, 0] > 110) & (out.image[:, :, 2] < 110)  # halfway between blue and grey / red
+    road = out.road[0]
+    assert (road == 1).any()
+    wrong = (blue & (road == 0)) | (~blue & (road == 1))
+    # a mismatch may only sit on the road's edge (the resampled seam), at most one row of it
+    kernel = np.ones((3, 3), np.uint8)
+    edge = (cv2.dilate((road == 1).view(np.uint8), kernel) & cv2.dilate((road == 0).view(np.uint8), kernel)) > 0
+    assert not (wrong & ~edge).any()
+    assert wrong.sum() <= Letterbox.fit((120, 160), INPUT).new_shape[1]
+    # padding: void in the mask, the inference grey in the image
+    grey_pad = np.all(out.image == PAD_VALUE, axis=2)
+    assert np.all(road[grey_pad] == IGNORE)
+
+
+def test_zooming_out_pads_mask_with_void_and_keeps_box():
+    out = augment(scene(), INPUT, params(scale=[0.5, 0.5], flip_prob=0), np.random.default_rng(0))
+    assert (out.road == IGNORE).mean() > 0.5  # most of the input is padding now
+    assert len(out.boxes) == 1
+
+
+def test_flip_mirrors_image_mask_and_boxes():
+    flipped = augment(scene(), INPUT, params(scale=[1, 1], flip_prob=1), np.random.default_rng(0))
+    plain = letterbox_sample(scene(), INPUT)
+    lb = Letterbox.fit((120, 160), INPUT)
+    left, (nh, nw) = lb.pad[0], lb.new_shape
+    content = np.s_[:, left:left + nw]
+    np.testing.assert_array_equal(flipped.image[content], plain.image[content][:, ::-1])
+    np.testing.assert_array_equal(flipped.road[0][content], plain.road[0][content][:, ::-1])
+    x1, y1, x2, y2 = plain.boxes[0]
+    np.testing.assert_allclose(flipped.boxes[0], [2 * left + nw - x2, y1, 2 * left + nw - x1, y2], atol=1e-4)
+
+
+def test_colour_jitter_changes_only_the_image():
+    jittered = augment(scene(), INPUT, params(scale=[1, 1], flip_prob=0, hsv_h=0.5, hsv_s=0.7, hsv_v=0.4),
+                       np.random.default_rng(3))
+    plain = letterbox_sample(scene(), INPUT)
+    assert not np.array_equal(jittered.image, plain.image)
+    np.testing.assert_array_equal(jittered.road, plain.road)
+    np.testing.assert_array_equal(jittered.boxes, plain.boxes)
+
+
+def test_same_seed_same_view_other_seed_other_view():
+    a = augment(scene(), INPUT, params(hsv_v=0.4), np.random.default_rng(7))
+    b = augment(scene(), INPUT, params(hsv_v=0.4), np.random.default_rng(7))
+    c = augment(scene(), INPUT, params(hsv_v=0.4), np.random.default_rng(8))
+    np.testing.assert_array_equal(a.image, b.image)
+    np.testing.assert_array_equal(a.boxes, b.boxes)
+    assert not np.array_equal(a.image, c.image)
+
+
+def test_letterbox_maps_boxes_by_gain_and_pad():
+    s = scene()
+    out = letterbox_sample(s, INPUT)
+    lb = Letterbox.fit(s.image.shape[:2], INPUT)
+    (gh, gw), (left, top) = lb.ratio_pad
+    np.testing.assert_allclose(out.boxes[0], [60 * gw + left, 50 * gh + top, 100 * gw + left, 78 * gh + top])
+    np.testing.assert_array_equal(out.image, lb.apply(s.image))  # exactly the inference input
+    assert np.all(out.road[:, :, :left] == IGNORE) and np.all(out.image[:, :left] == PAD_VALUE)
+
+
+def test_missing_labels_stay_missing():
+    s = scene()
+    bare = Sample(s.image, None, None, None, "bare")
+    for out in (letterbox_sample(bare, INPUT), augment(bare, INPUT, params(), np.random.default_rng(0))):
+        assert out.road is None and out.boxes is None and out.classes is None
+
+
+def test_crop_drops_mostly_hidden_boxes_and_clips_the_rest():
+    boxes = np.array([[0, 0, 10, 10], [8, 0, 18, 10], [15, 15, 25, 25]], np.float32)
+    kept, classes = crop_boxes(boxes, np.array([0, 1, 2]), 10, 10, 20, 20, min_visibility=0.3)
+    # window x 10..30, y 10..30: box 0 is outside, box 1 ends at y=10 where the window starts (no area),
+    # box 2 is inside and moves by (-10, -10)
+    assert classes.tolist() == [2]
+    np.testing.assert_array_equal(kept, [[5, 5, 15, 15]])
+    kept, classes = crop_boxes(boxes, np.array([0, 1, 2]), 10, 0, 20, 20, min_visibility=0.5)
+    assert classes.tolist() == [1, 2]  # box 1 keeps 8 of its 10 columns
+    np.testing.assert_array_equal(kept[0], [0, 0, 8, 10])
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"flip_prob": 1.5}, "flip_prob"),
+    ({"scale": [1.5, 0.5]}, "scale"),
+    ({"scale": 1.0}, "scale"),
+    ({"hsv_s": -0.1}, "hsv_s"),
+    ({"mosaic": 1.0}, "unknown"),
+])
+def test_bad_settings_name_the_key(change, message):
+    with pytest.raises(ValueError, match=message):
+        AugmentParams.from_config({**GEOMETRY_ONLY, **change})
+
+
+def test_missing_setting_is_named():
+    cfg = dict(GEOMETRY_ONLY)
+    del cfg["min_box_size"]
+    with pytest.raises(ValueError, match="min_box_size"):
+        AugmentParams.from_config(cfg)

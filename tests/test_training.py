@@ -1,0 +1,158 @@
+"""The training engine on a tiny generated CamVid-layout dataset: learning, resume, divergence, DDP."""
+
+import csv
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import torch
+import yaml
+
+import train.engine as engine
+from nets.config import PROJECT_ROOT
+from nets.weights import load_model, release_checkpoint
+
+H, W = 96, 128
+
+
+def make_scenes(root: Path, n_train: int = 8, n_val: int = 2) -> Path:
+    """Road (class 3) in the lower third, one car (class 8) somewhere on it, sky (0) above."""
+    rng = np.random.default_rng(0)
+    for split, count in (("train", n_train), ("val", n_val)):
+        (root / split).mkdir(parents=True)
+        (root / f"{split}annot").mkdir(parents=True)
+        for i in range(count):
+            label = np.zeros((H, W), np.uint8)
+            horizon = int(rng.integers(50, 70))
+            label[horizon:] = 3
+            x, y = int(rng.integers(5, W - 40)), int(rng.integers(horizon - 10, H - 25))
+            label[y:y + 20, x:x + 30] = 8
+            image = np.empty((H, W, 3), np.uint8)
+            image[:] = (200, 160, 120)  # sky
+            image[label == 3] = (90, 90, 90)  # asphalt
+            image[label == 8] = (30, 30, 200)  # a red car
+            image = cv2.add(image, rng.integers(0, 20, image.shape, dtype=np.uint8))
+            cv2.imwrite(str(root / split / f"0001TP_{i:06d}.png"), image)
+            cv2.imwrite(str(root / f"{split}annot" / f"0001TP_{i:06d}.png"), label)
+    return root
+
+
+@pytest.fixture
+def recipe(tmp_path):
+    """A training recipe YAML over the tiny dataset, written into tmp_path."""
+    data = make_scenes(tmp_path / "camvid")
+    data_cfg = yaml.safe_load((PROJECT_ROOT / "configs/data/camvid.yaml").read_text())
+    data_cfg["root"] = str(data)
+    data_cfg["min_box_area"] = 20
+    (tmp_path / "data.yaml").write_text(yaml.safe_dump(data_cfg))
+    cfg = {
+        "model": "configs/model/perception_n.yaml",
+        "data": {"train": str(tmp_path / "data.yaml"), "val": str(tmp_path / "data.yaml")},
+        "imgsz": [64, 96], "epochs": 3, "batch": 4, "workers": 0,
+        "optimizer": {"name": "adamw", "lr": 0.003}, "schedule": {"name": "cosine", "warmup_epochs": 0},
+        "ema": {"decay": 0.9, "tau": 2}, "seed": 0, "out_dir": str(tmp_path / "run"),
+    }
+    path = tmp_path / "recipe.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    return path
+
+
+def read_rows(run: Path) -> list[dict]:
+    with (run / "results.csv").open() as f:
+        return list(csv.DictReader(f))
+
+
+def test_epochs_lower_the_loss_and_write_logs(recipe):
+    cfg = engine.load_train_config(recipe)
+    summary = engine.train(cfg, log=lambda *_: None)
+    run = Path(cfg["out_dir"])
+    rows = read_rows(run)
+    assert [int(r["epoch"]) for r in rows] == [1, 2, 3]
+    assert float(rows[-1]["loss_total"]) < float(rows[0]["loss_total"])
+    assert float(rows[-1]["loss_road"]) < float(rows[0]["loss_road"])
+    assert {"road_IoU", "road_MaxF", "mAP50", "AP50_car"} <= set(rows[-1])
+    assert (run / "last.pt").is_file() and (run / "best.pt").is_file()
+    assert list((run / "tensorboard").glob("events.*"))
+    assert summary["epochs"] == 3
+    # the release file (what weights/ ships) loads as a plain model, without optimizer or aux head
+    release = release_checkpoint(run / "best.pt", run / "release.pt")
+    assert release.stat().st_size < (run / "last.pt").stat().st_size / 3
+    model = load_model(release)
+    assert model.road.aux is not None  # built, but its weights are not needed at inference
+
+
+def test_interrupted_run_resumes_to_the_same_state(recipe, monkeypatch):
+    cfg = engine.load_train_config(recipe, epochs=2, out_dir=str(recipe.parent / "straight"))
+    engine.train(cfg, log=lambda *_: None)
+    straight = torch.load(recipe.parent / "straight" / "last.pt", weights_only=False)
+
+    original = engine.train_one_epoch
+
+    def crash_in_second_epoch(*args, **kwargs):
+        if args[8] == 1:  # the epoch argument: a crash after epoch 1 was checkpointed
+            raise KeyboardInterrupt
+        return original(*args, **kwargs)
+
+    cfg = engine.load_train_config(recipe, epochs=2, out_dir=str(recipe.parent / "resumed"))
+    monkeypatch.setattr(engine, "train_one_epoch", crash_in_second_epoch)
+    with pytest.raises(KeyboardInterrupt):
+        engine.train(cfg, log=lambda *_: None)
+    assert torch.load(recipe.parent / "resumed" / "last.pt", weights_only=False)["epoch"] == 1
+    monkeypatch.setattr(engine, "train_one_epoch", original)
+    engine.train(cfg, resume=True, log=lambda *_: None)
+    resumed = torch.load(recipe.parent / "resumed" / "last.pt", weights_only=False)
+
+    assert resumed["epoch"] == straight["epoch"] == 2
+    for key in ("train_model", "model"):
+        for name, value in straight[key].items():
+            torch.testing.assert_close(resumed[key][name], value, rtol=1e-5, atol=1e-6, msg=f"{key}.{name}")
+    assert resumed["schedule"]["last_epoch"] == straight["schedule"]["last_epoch"]
+    assert resumed["ema_updates"] == straight["ema_updates"]
+
+
+def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(recipe, monkeypatch):
+    cfg = engine.load_train_config(recipe, epochs=3)
+    real_forward = engine.MultiTaskLoss.forward
+    calls = {"n": 0}
+
+    def poisoned(self, out, batch):
+        total, log = real_forward(self, out, batch)
+        calls["n"] += 1
+        if calls["n"] > 2:  # epoch 1 has 2 batches; the first batch of epoch 2 goes NaN
+            total = total * float("nan")
+            log["total"] = float("nan")
+        return total, log
+
+    monkeypatch.setattr(engine.MultiTaskLoss, "forward", poisoned)
+    with pytest.raises(engine.TrainingDiverged, match="nan at epoch 2, batch 1"):
+        engine.train(cfg, log=lambda *_: None)
+    ckpt = torch.load(Path(cfg["out_dir"]) / "last.pt", weights_only=False)
+    assert ckpt["epoch"] == 1
+    assert all(torch.isfinite(v).all() for v in ckpt["model"].values() if v.is_floating_point())
+
+
+def test_resume_without_checkpoint_is_a_clear_error(recipe):
+    cfg = engine.load_train_config(recipe)
+    with pytest.raises(FileNotFoundError, match="no checkpoint at .*last.pt"):
+        engine.train(cfg, resume=True, log=lambda *_: None)
+
+
+@pytest.mark.slow
+def test_ddp_with_two_gloo_processes(recipe):
+    run = recipe.parent / "ddp"
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+         str(PROJECT_ROOT / "run.py"), "train", "--config", str(recipe), "--epochs", "1", "--out-dir", str(run)],
+        cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "2 process(es)" in proc.stdout
+    ckpt = torch.load(run / "last.pt", weights_only=False)
+    assert ckpt["epoch"] == 1
+    # 8 training images, batch 4 per process, 2 processes: one optimizer step per epoch
+    assert ckpt["schedule"]["last_epoch"] == 1
+    assert [int(r["epoch"]) for r in read_rows(run)] == [1]

@@ -1,0 +1,151 @@
+"""Augmentation applied consistently to a sample's image, road mask and boxes.
+
+Training: colour jitter (image only) → random scale + crop → horizontal flip →
+letterbox to the network input. Validation: letterbox only, the same geometry
+inference uses (`nets.preprocess.Letterbox`). Masks are resampled by nearest
+neighbour (INTER_NEAREST_EXACT) and padded with 255 (void), so padding never counts as road or
+background; the image is padded with the inference pad value.
+
+Every random draw comes from the numpy Generator passed in, in a fixed order,
+so one (seed, epoch, index) gives one augmentation whatever the data loader's
+worker count.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from typing import Mapping
+
+import cv2
+import numpy as np
+
+from nets.preprocess import PAD_VALUE, Letterbox
+from train.sample import IGNORE, Sample
+
+
+@dataclass(frozen=True)
+class AugmentParams:
+    """Training augmentation settings; the defaults live in configs/data/*.yaml (`augment:`)."""
+
+    scale: tuple[float, float]  # zoom range: > 1 crops part of the frame, < 1 shows it smaller on padding
+    flip_prob: float  # probability of a horizontal flip
+    hsv_h: float  # largest hue shift, as a fraction of the hue circle
+    hsv_s: float  # largest relative saturation change (0.7 = ×0.3 … ×1.7)
+    hsv_v: float  # largest relative brightness change
+    min_box_visibility: float  # drop a box whose area inside the crop is under this fraction of its area
+    min_box_size: float  # drop a box narrower or shorter than this, in network pixels
+
+    @classmethod
+    def from_config(cls, cfg: Mapping, source: str = "augment") -> "AugmentParams":
+        names = [f.name for f in fields(cls)]
+        missing = [n for n in names if n not in cfg]
+        unknown = [k for k in cfg if k not in names]
+        if missing or unknown:
+            raise ValueError(f"{source}: augmentation settings need exactly the keys {names}; "
+                             f"missing {missing}, unknown {unknown} (see configs/data/camvid.yaml)")
+        try:
+            lo, hi = (float(v) for v in cfg["scale"])
+            params = cls(scale=(lo, hi), **{n: float(cfg[n]) for n in names if n != "scale"})
+        except (TypeError, ValueError) as e:
+            raise ValueError(f"{source}: augmentation settings must be numbers "
+                             f"(scale a [min, max] pair): {e}") from e
+        if not 0 < lo <= hi:
+            raise ValueError(f"{source}: scale must be [min, max] with 0 < min <= max, got {cfg['scale']}")
+        for n in ("flip_prob", "min_box_visibility"):
+            if not 0 <= getattr(params, n) <= 1:
+                raise ValueError(f"{source}: {n} must lie in [0, 1], got {getattr(params, n)}")
+        for n in ("hsv_h", "hsv_s", "hsv_v", "min_box_size"):
+            if getattr(params, n) < 0:
+                raise ValueError(f"{source}: {n} must not be negative, got {getattr(params, n)}")
+        return params
+
+
+def augment(sample: Sample, input_size: tuple[int, int], params: AugmentParams,
+            rng: np.random.Generator) -> Sample:
+    """One random training view of `sample` at the network input size (height, width)."""
+    # draw everything first, in a fixed order, so the stream does not depend on the content
+    hsv_gains = rng.uniform(-1, 1, 3) * (params.hsv_h, params.hsv_s, params.hsv_v)
+    zoom = rng.uniform(*params.scale)
+    position = rng.random(2)
+    flip = rng.random() < params.flip_prob
+
+    h, w = sample.image.shape[:2]
+    cw, ch = max(round(w / zoom), 1), max(round(h / zoom), 1)
+    # the window slides over the frame when zooming in, the frame over the window when zooming out
+    x0 = min(0, w - cw) + int(position[0] * (abs(w - cw) + 1))
+    y0 = min(0, h - ch) + int(position[1] * (abs(h - ch) + 1))
+
+    image = crop_with_pad(jitter_hsv(sample.image, hsv_gains), x0, y0, cw, ch, PAD_VALUE)
+    road = None
+    if sample.road is not None:
+        road = np.stack([crop_with_pad(m, x0, y0, cw, ch, IGNORE) for m in sample.road])
+    boxes, classes = sample.boxes, sample.classes
+    if boxes is not None:
+        boxes, classes = crop_boxes(boxes, classes, x0, y0, cw, ch, params.min_box_visibility)
+
+    if flip:
+        image = cv2.flip(image, 1)
+        if road is not None:
+            road = road[:, :, ::-1]
+        if boxes is not None:
+            boxes = np.stack([cw - boxes[:, 2], boxes[:, 1], cw - boxes[:, 0], boxes[:, 3]], axis=1)
+
+    cropped = Sample(np.ascontiguousarray(image), road, boxes, classes, sample.source)
+    return letterbox_sample(cropped, input_size, min_box_size=params.min_box_size)
+
+
+def letterbox_sample(sample: Sample, input_size: tuple[int, int], min_box_size: float = 0.0) -> Sample:
+    """Resize + pad a sample to the network input exactly as inference does."""
+    lb = Letterbox.fit(sample.image.shape[:2], tuple(input_size))
+    image = lb.apply(sample.image)
+    road = None
+    if sample.road is not None:
+        # NEAREST_EXACT samples at pixel centres like INTER_LINEAR does for the image; plain
+        # INTER_NEAREST floors and drifts up to half an output pixel off the image when shrinking
+        road = np.stack([lb.apply(np.ascontiguousarray(m), cv2.INTER_NEAREST_EXACT, IGNORE) for m in sample.road])
+    boxes, classes = sample.boxes, sample.classes
+    if boxes is not None:
+        # per-axis gains of the rounded content size: the boxes land on the pixels the image resize put there
+        (gain_h, gain_w), (left, top) = lb.ratio_pad
+        boxes = (boxes * np.array([gain_w, gain_h, gain_w, gain_h], np.float32)
+                 + np.array([left, top, left, top], np.float32))
+        if min_box_size > 0:
+            keep = ((boxes[:, 2] - boxes[:, 0]) >= min_box_size) & ((boxes[:, 3] - boxes[:, 1]) >= min_box_size)
+            boxes, classes = boxes[keep], classes[keep]
+    return Sample(image, road, boxes.astype(np.float32) if boxes is not None else None, classes, sample.source)
+
+
+def jitter_hsv(image: np.ndarray, gains: np.ndarray) -> np.ndarray:
+    """Shift hue by gains[0] of the circle, scale saturation and value by 1 + gains[1:] (via lookup tables)."""
+    if not np.any(gains):
+        return image
+    hue, sat, val = cv2.split(cv2.cvtColor(image, cv2.COLOR_BGR2HSV))
+    x = np.arange(256, dtype=np.float32)
+    lut_hue = np.mod(x + gains[0] * 180, 180).astype(np.uint8)  # OpenCV's 8-bit hue runs 0..179
+    lut_sat = np.clip(x * (1 + gains[1]), 0, 255).astype(np.uint8)
+    lut_val = np.clip(x * (1 + gains[2]), 0, 255).astype(np.uint8)
+    hsv = cv2.merge((cv2.LUT(hue, lut_hue), cv2.LUT(sat, lut_sat), cv2.LUT(val, lut_val)))
+    return cv2.cvtColor(hsv, cv2.COLOR_HSV2BGR)
+
+
+def crop_with_pad(array: np.ndarray, x0: int, y0: int, width: int, height: int, pad_value: int) -> np.ndarray:
+    """The (height, width) window at (x0, y0) of an (H, W[, C]) array; parts outside it are `pad_value`."""
+    h, w = array.shape[:2]
+    if x0 >= 0 and y0 >= 0 and x0 + width <= w and y0 + height <= h:
+        return array[y0:y0 + height, x0:x0 + width]  # a view: no copy when zooming in
+    out = np.full((height, width, *array.shape[2:]), pad_value, dtype=array.dtype)
+    sx0, sy0, sx1, sy1 = max(x0, 0), max(y0, 0), min(x0 + width, w), min(y0 + height, h)
+    if sx1 > sx0 and sy1 > sy0:
+        out[sy0 - y0:sy1 - y0, sx0 - x0:sx1 - x0] = array[sy0:sy1, sx0:sx1]
+    return out
+
+
+def crop_boxes(boxes: np.ndarray, classes: np.ndarray, x0: int, y0: int, width: int, height: int,
+               min_visibility: float) -> tuple[np.ndarray, np.ndarray]:
+    """Boxes moved into the window at (x0, y0) and clipped to it; mostly cut-off boxes are dropped."""
+    moved = boxes - np.array([x0, y0, x0, y0], np.float32)
+    clipped = np.clip(moved, 0, np.array([width, height, width, height], np.float32))
+    area = (moved[:, 2] - moved[:, 0]) * (moved[:, 3] - moved[:, 1])
+    visible = (clipped[:, 2] - clipped[:, 0]) * (clipped[:, 3] - clipped[:, 1])
+    keep = (visible > 0) & (visible >= min_visibility * area)
+    return clipped[keep].astype(np.float32), classes[keep]

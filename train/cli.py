@@ -1,0 +1,86 @@
+"""Subcommands of the training package: train, eval (camvid, kitti-road), submit-kitti."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from .cli_kitti import add_kitti_commands, add_kitti_eval_arguments
+
+DATASETS = ("camvid", "kitti-road")
+
+
+def add_commands(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("train", help="train the multi-task network (torchrun for several processes)")
+    p.add_argument("--config", default="configs/train/camvid_n.yaml", help="training recipe YAML")
+    p.add_argument("--resume", action="store_true", help="continue from <out_dir>/last.pt")
+    p.add_argument("--epochs", type=int, help="override the recipe's epochs")
+    p.add_argument("--batch", type=int, help="override the recipe's batch size (per process)")
+    p.add_argument("--workers", type=int, help="data loader processes per training process")
+    p.add_argument("--out-dir", help="override the recipe's out_dir")
+    p.add_argument("--device", default="cpu", help="cpu or cuda[:N] (torchrun sets the rank's GPU)")
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("eval", help="score a model on CamVid (road + boxes) or KITTI Road (BEV benchmark)")
+    p.add_argument("--dataset", choices=DATASETS, required=True)
+    p.add_argument("--root", type=Path, help="dataset root (camvid: the folder with train/ val/; "
+                                             "kitti-road: data_road with training/ testing/)")
+    p.add_argument("--split", default=None, help="camvid: train, val or test (default val); "
+                                                 "kitti-road: training (default)")
+    p.add_argument("--weights", type=Path, help="model weights .pt/.onnx/.engine (default: the bundled ones)")
+    p.add_argument("--backend", default="auto", choices=("auto", "tensorrt", "onnxruntime", "torch"))
+    p.add_argument("--data-config", default="configs/data/camvid.yaml", help="camvid: dataset config YAML")
+    p.add_argument("--json", type=Path, help="write the scores as JSON")
+    add_kitti_eval_arguments(p)
+    p.set_defaults(func=cmd_eval)
+
+    add_kitti_commands(sub)
+
+
+def cmd_train(args) -> int:
+    from .engine import TrainingDiverged, load_train_config, train
+
+    cfg = load_train_config(args.config, epochs=args.epochs, batch=args.batch, workers=args.workers,
+                            out_dir=args.out_dir)
+    try:
+        train(cfg, resume=args.resume, device=args.device)
+    except TrainingDiverged as e:
+        print(f"error: training diverged: {e}\nThe last good checkpoint is kept ({cfg.get('out_dir')}/last.pt); "
+              "lower optimizer.lr or grad_clip in the recipe and run again with --resume.")
+        return 3
+    return 0
+
+
+def cmd_eval(args) -> int:
+    if args.dataset == "kitti-road":
+        from .cli_kitti import run_kitti_road_eval
+
+        return run_kitti_road_eval(args)
+    return eval_camvid(args)
+
+
+def eval_camvid(args) -> int:
+    from nets.config import load_yaml
+    from nets.predictor import load_predictor
+
+    from .datasets import build_dataset
+    from .evaluate import evaluate_dataset, format_report
+
+    predictor = load_predictor(args.weights, backend=args.backend, conf=0.001, iou=0.6)
+    print(f"backend: {predictor.choice_reason}")
+    data_cfg = load_yaml(args.data_config)
+    if args.root:
+        data_cfg["root"] = str(args.root)
+    split = args.split or "val"
+    data_cfg.setdefault("splits", {})[split] = split  # the CamVid folder of that name, whatever the recipe maps
+    dataset = build_dataset(data_cfg, split, predictor.input_size, predictor.road_classes, predictor.class_names,
+                            augment=False)
+    report = evaluate_dataset(predictor, dataset)
+    report.update(dataset="camvid", split=split, weights=str(args.weights or "bundled"))
+    print(format_report(report, f"CamVid {split}"))
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(report, indent=2))
+        print(f"wrote {args.json}")
+    return 0

@@ -1,0 +1,131 @@
+"""Command line of the KITTI Road benchmark: the kitti-road part of `eval`, and `submit-kitti`.
+
+    python run.py eval --dataset kitti-road --root DATA_ROAD [--weights W | --predictions DIR]
+                       [--split training] [--json FILE] [--plots DIR] [--save-predictions DIR] [--backend auto]
+    python run.py submit-kitti --root DATA_ROAD [--weights W] --out DIR
+
+`eval` is shared with other datasets, so this module gives its arguments and its
+handler (`add_kitti_eval_arguments`, `run_kitti_road_eval`) rather than the
+subcommand. The top level stays light: the evaluator, OpenCV and the model load
+inside the handlers.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+VIEW_CHOICES = {"both": ("bev", "perspective"), "bev": ("bev",), "perspective": ("perspective",)}
+
+
+def _add_once(parser: argparse.ArgumentParser, flag: str, **kwargs) -> None:
+    """Add an option unless the parser has it already.
+
+    The eval parser is shared with other datasets, which may define the common
+    options (--root, --weights, --json, --backend ...) themselves; argparse refuses
+    a flag twice, and one definition serves both.
+    """
+    if flag in parser._option_string_actions:  # argparse keeps no public lookup of defined flags
+        return
+    parser.add_argument(flag, **kwargs)
+
+
+def add_kitti_eval_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options `eval --dataset kitti-road` reads; ones the parser already has are left as they are.
+
+    A shared --split should default to None: None means the KITTI training split.
+    """
+    _add_once(parser, "--root", type=Path, help="KITTI Road data_road folder (holding training/ and testing/)")
+    _add_once(parser, "--weights", type=Path, help="model weights (.pt/.onnx/.engine); default: the project's")
+    _add_once(parser, "--predictions", type=Path,
+              help="kitti-road: score existing 8-bit grey confidence maps named like the masks, without a model")
+    _add_once(parser, "--split", default=None, help="kitti-road: split folder with ground truth (default training)")
+    _add_once(parser, "--json", type=Path, help="write the scores as JSON {view: {category: {MaxF, AP, ...}}}")
+    _add_once(parser, "--plots", type=Path, help="write precision-recall plots (PNG) into this folder")
+    _add_once(parser, "--save-predictions", type=Path,
+              help="kitti-road: write the model's perspective confidence maps (8-bit PNG, named like the masks)")
+    _add_once(parser, "--backend", default="auto", help="inference backend: auto, tensorrt, onnxruntime, torch")
+    _add_once(parser, "--views", choices=sorted(VIEW_CHOICES), default="both",
+              help="kitti-road: score the benchmark's BEV, the perspective view, or both (default); "
+                   "perspective alone needs no calib files")
+
+
+def _load_predictor(args: argparse.Namespace):
+    from nets.predictor import load_predictor
+
+    predictor = load_predictor(weights=getattr(args, "weights", None), backend=getattr(args, "backend", None) or "auto")
+    reason = getattr(predictor, "choice_reason", "")
+    if reason:
+        print(f"backend: {reason}")
+    return predictor
+
+
+def _close(predictor) -> None:
+    close = getattr(predictor, "close", None)
+    if close is not None:
+        close()
+
+
+def run_kitti_road_eval(args: argparse.Namespace, predictor=None) -> int:
+    """Handler of `eval --dataset kitti-road`; `predictor` replaces loading one from --weights (tests, the app)."""
+    from train import kitti_road_eval as kre
+
+    root = getattr(args, "root", None)
+    if root is None:
+        raise ValueError("eval --dataset kitti-road needs --root DATA_ROAD (the folder holding training/ and testing/)")
+    predictions = getattr(args, "predictions", None)
+    save_to = getattr(args, "save_predictions", None)
+    if predictions is not None and getattr(args, "weights", None) is not None:
+        raise ValueError("give either --weights (run a model) or --predictions (score saved maps), not both")
+    if predictions is not None and save_to is not None:
+        raise ValueError("--save-predictions needs a model run; with --predictions the maps are already saved")
+    split = getattr(args, "split", None) or "training"
+    views = VIEW_CHOICES[getattr(args, "views", None) or "both"]
+
+    if predictions is not None:
+        report = kre.score_prediction_folder(root, predictions, split=split, views=views)
+    else:
+        own_predictor = predictor is None
+        predictor = _load_predictor(args) if own_predictor else predictor
+        try:
+            report = kre.evaluate_predictor(root, predictor, split=split, views=views, save_predictions=save_to)
+        finally:
+            if own_predictor:
+                _close(predictor)
+        if save_to is not None:
+            print(f"predictions: {save_to}")
+
+    print(report.format_table())
+    if getattr(args, "json", None) is not None:
+        print(f"json: {kre.write_json(report, args.json)}")
+    if getattr(args, "plots", None) is not None:
+        for path in kre.plot_precision_recall(report, args.plots):
+            print(f"plot: {path}")
+    return 0
+
+
+def run_submit_kitti(args: argparse.Namespace, predictor=None) -> int:
+    """Handler of `submit-kitti`: BEV confidence maps of the testing split and their zip."""
+    from train import kitti_road_eval as kre
+
+    own_predictor = predictor is None
+    predictor = _load_predictor(args) if own_predictor else predictor
+    try:
+        archive = kre.write_submission(args.root, predictor, args.out)
+    finally:
+        if own_predictor:
+            _close(predictor)
+    print(f"submission: {archive} (BEV maps in {args.out})")
+    return 0
+
+
+def add_kitti_commands(subparsers) -> None:
+    """Add `submit-kitti`; the kitti-road part of `eval` is wired through add_kitti_eval_arguments."""
+    p = subparsers.add_parser("submit-kitti", help="write KITTI Road benchmark submission files (BEV PNGs + zip)",
+                              description="Run the model over the KITTI Road testing split and write BEV confidence "
+                                          "maps in the benchmark's naming and size, and a zip to upload.")
+    p.add_argument("--root", type=Path, required=True, help="KITTI Road data_road folder (holding testing/)")
+    p.add_argument("--weights", type=Path, help="model weights (.pt/.onnx/.engine); default: the project's")
+    p.add_argument("--out", type=Path, required=True, help="output folder for the BEV PNGs and the zip")
+    p.add_argument("--backend", default="auto", help="inference backend: auto, tensorrt, onnxruntime, torch")
+    p.set_defaults(func=run_submit_kitti)

@@ -1,0 +1,85 @@
+"""Validation metrics accumulated over a split: road IoU / MaxF and detection mAP.
+
+Detection matching and AP come from ultralytics (the same numbers its
+validators report); the road scores follow the KITTI devkit's threshold sweep
+(8-bit confidence, thresholds k/255, counts summed over the split).
+"""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+import torch
+from ultralytics.engine.validator import BaseValidator
+from ultralytics.utils.metrics import ap_per_class, box_iou
+
+from .kitti_road_eval import confidence_histograms, scores_from_histograms, to_confidence_bytes
+
+IOU_THRESHOLDS = torch.linspace(0.5, 0.95, 10)
+
+
+class RoadScore:
+    """Summed 8-bit confidence histograms of positive and negative valid pixels (the devkit's counting)."""
+
+    def __init__(self):
+        self.histograms = np.zeros((2, 256), dtype=np.int64)  # row 0 negatives, row 1 positives
+
+    def update(self, prob: np.ndarray, target: np.ndarray) -> None:
+        """prob (H, W) in [0, 1]; target (H, W) uint8 1 = road, 0 = not road, 255 = void."""
+        self.histograms += confidence_histograms(to_confidence_bytes(prob), target == 1, target != 255)
+
+    @property
+    def empty(self) -> bool:
+        return self.histograms[1].sum() == 0
+
+    def compute(self) -> dict:
+        scores = scores_from_histograms(self.histograms, "road validation").to_dict()
+        # IoU at the deployed threshold 0.5 (byte >= 128), the figure segmentation papers report
+        neg, pos = self.histograms
+        tp, fn, fp = pos[128:].sum(), pos[:128].sum(), neg[128:].sum()
+        scores["IoU"] = float(tp / max(tp + fp + fn, 1))
+        return scores
+
+
+class DetectionScore:
+    """Per-class AP50 and mAP50-95 over a split, with ultralytics' matching and AP."""
+
+    def __init__(self, class_names: list[str]):
+        self.class_names = list(class_names)
+        self.stats = {"tp": [], "conf": [], "pred_cls": [], "target_cls": []}
+        self._matcher = SimpleNamespace(iouv=IOU_THRESHOLDS)
+
+    def update(self, pred: np.ndarray, gt_boxes: np.ndarray, gt_classes: np.ndarray) -> None:
+        """pred (N, 6) x1,y1,x2,y2,score,class; gt_boxes (M, 4) xyxy; gt_classes (M,) — same pixel frame."""
+        pred = torch.as_tensor(pred, dtype=torch.float32).reshape(-1, 6)
+        gt = torch.as_tensor(gt_boxes, dtype=torch.float32).reshape(-1, 4)
+        gcls = torch.as_tensor(gt_classes, dtype=torch.float32).reshape(-1)
+        tp = np.zeros((len(pred), len(IOU_THRESHOLDS)), dtype=bool)
+        if len(pred) and len(gt):
+            # match_predictions only reads self.iouv: reuse it rather than copy it
+            tp = BaseValidator.match_predictions(self._matcher, pred[:, 5], gcls, box_iou(gt, pred[:, :4])).numpy()
+        self.stats["tp"].append(tp)
+        self.stats["conf"].append(pred[:, 4].numpy())
+        self.stats["pred_cls"].append(pred[:, 5].numpy())
+        self.stats["target_cls"].append(gcls.numpy())
+
+    def compute(self) -> dict:
+        stats = {k: np.concatenate(v, 0) if v else np.zeros(0) for k, v in self.stats.items()}
+        nc = len(self.class_names)
+        per_class = {n: {"AP50": 0.0, "AP50-95": 0.0, "instances": int((stats["target_cls"] == i).sum())}
+                     for i, n in enumerate(self.class_names)}
+        if len(stats["tp"]) and len(stats["target_cls"]):
+            out = ap_per_class(stats["tp"].reshape(-1, len(IOU_THRESHOLDS)), stats["conf"], stats["pred_cls"],
+                               stats["target_cls"], names=dict(enumerate(self.class_names)))
+            p, r, ap, classes = out[2], out[3], out[5], out[6]
+            for j, c in enumerate(classes.astype(int)):
+                if c < nc:
+                    per_class[self.class_names[c]].update(AP50=float(ap[j, 0]), **{"AP50-95": float(ap[j].mean())},
+                                                          P=float(p[j]), R=float(r[j]))
+        present = [v for v in per_class.values() if v["instances"] > 0]
+        return {
+            "mAP50": float(np.mean([v["AP50"] for v in present])) if present else 0.0,
+            "mAP50-95": float(np.mean([v["AP50-95"] for v in present])) if present else 0.0,
+            "per_class": per_class,
+        }
