@@ -72,7 +72,8 @@ class FrameResult:
         return self.overlay if self.overlay is not None else self.frame.image
 
     def stage_ms(self) -> dict[str, float]:
-        """Milliseconds per stage from the stamps present: capture, infer_wait, infer, output_wait, overlay, output, end_to_end."""
+        """Milliseconds per stage from the stamps present: capture, infer_wait, infer, output_wait, overlay,
+        output, end_to_end."""
         s = self.stamps
         spans = {"capture": ("read_start", "captured"), "infer_wait": ("captured", "infer_start"),
                  "infer": ("infer_start", "infer_end"), "output_wait": ("infer_end", "overlay_start"),

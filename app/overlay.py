@@ -27,7 +27,8 @@ _PALETTE = [(255, 144, 30), (60, 20, 220), (0, 200, 255), (180, 105, 255), (0, 2
 
 
 class DistanceEstimator(Protocol):
-    """The road-plane distance (m) to the road point seen at image pixel (u, v); None where undefined (above the horizon)."""
+    """The road-plane distance (m) to the road point seen at image pixel (u, v); None where undefined
+    (at or above the horizon)."""
 
     def distance_m(self, u: float, v: float) -> float | None:
         ...
@@ -113,7 +114,7 @@ class OverlayRenderer:
         self.style = style or OverlayStyle.from_config(config)
         self.layers = layers or layers_from_config(config)
         self.distance = distance
-        self._tint: np.ndarray | None = None
+        self._tint: tuple[np.ndarray, BGR] | None = None
 
     # --- the whole overlay ---------------------------------------------------------------------------------------
     def render(self, image: np.ndarray, perception: Perception, road_threshold: float = 0.5,
@@ -140,14 +141,18 @@ class OverlayRenderer:
     def draw_road(self, out: np.ndarray, road: np.ndarray, threshold: float) -> None:
         """Tint the pixels whose road probability is ≥ threshold; every other pixel stays as it was."""
         mask = self.road_mask(road, threshold, out.shape[:2])
-        if not mask.any():
+        rows = np.flatnonzero(mask.any(axis=1))
+        if rows.size == 0:
             return
-        if self._tint is None or self._tint.shape != out.shape:
-            self._tint = np.empty_like(out)
-        self._tint[:] = self.style.road_color
+        top, bottom = int(rows[0]), int(rows[-1]) + 1  # blend only the rows that hold road (usually the lower half)
+        color = self.style.road_color
+        if self._tint is None or self._tint[0].shape != out.shape or self._tint[1] != color:
+            # cached: filling a frame-sized image costs more than the blend itself
+            self._tint = (np.full(out.shape, color, np.uint8), color)
         a = self.style.road_alpha
-        blended = cv2.addWeighted(out, 1.0 - a, self._tint, a, 0.0)
-        cv2.copyTo(blended, mask, out)
+        band = out[top:bottom]
+        blended = cv2.addWeighted(band, 1.0 - a, self._tint[0][top:bottom], a, 0.0)
+        cv2.copyTo(blended, mask[top:bottom], band)
 
     def _text_scale(self, out: np.ndarray, base: float) -> float:
         return base * max(0.6, out.shape[0] / 720)

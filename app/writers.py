@@ -93,7 +93,8 @@ class MaskWriter:
 
 
 class JsonLinesWriter:
-    """One JSON object per frame: {"frame", "timestamp", "boxes", "road_fraction", "timings_ms", "backend", "latency_ms"}.
+    """One JSON object per frame: {"frame", "timestamp", "boxes", "road_fraction", "road_threshold",
+    "timings_ms", "backend", "latency_ms"}.
 
     `append(obj)` adds a further line (the CLI adds {"summary": ...} after the run).
     """
