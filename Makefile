@@ -7,7 +7,7 @@ PY     := $(VENV)/bin/python
 # re-install whenever the pins change
 STAMP  := $(VENV)/.installed-$(shell cat requirements.txt | sha1sum | cut -c1-12)
 
-.PHONY: demo test test-fast screenshot bench
+.PHONY: demo test test-fast bench tensorrt
 
 $(STAMP): requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -25,3 +25,7 @@ test-fast: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) run.py bench --backend onnxruntime --pipeline
+
+# optional: TensorRT + pycuda on a machine with an NVIDIA GPU and the CUDA toolkit
+tensorrt: $(STAMP)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-tensorrt.txt

@@ -23,7 +23,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", help="output path (default: beside the weights, e.g. perception_n.int8.onnx)")
     p.add_argument("--calib-source", help="video file or image folder of real frames for INT8 calibration")
     p.add_argument("--calib-frames", type=int, default=64, help="frames used for INT8 calibration")
-    p.add_argument("--calib-method", choices=("minmax", "percentile", "entropy"), default="minmax",
+    p.add_argument("--calib-method", choices=("minmax", "percentile"), default="minmax",
                    help="INT8 activation range estimator (default minmax)")
     p.add_argument("--fp16-converter", choices=("auto", "modelopt", "onnxruntime"), default="auto",
                    help="FP16 conversion: ModelOpt AutoCast when installed (auto), else onnxruntime's float16")

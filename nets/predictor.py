@@ -148,6 +148,7 @@ def _sibling_onnx(weights: Path, precision: str) -> Path:
     suffix = ".onnx" if precision == "fp32" else f".{precision}.onnx"
     path = weights.with_suffix(suffix)
     if not path.is_file():
+        flag = "" if precision == "fp32" else f" --precision {precision}"
         raise BackendUnavailableError(f"no ONNX file {path.name} beside {weights.name} "
-                                      f"(write it with `run.py export --weights {weights} --format onnx`)")
+                                      f"(write it with `run.py export --weights {weights} --format onnx{flag}`)")
     return path

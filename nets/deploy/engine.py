@@ -199,6 +199,11 @@ def build_engine(onnx_path: str | Path, engine_path: str | Path, workspace_gib: 
                              "export with a fixed --imgsz")
     config = builder.create_builder_config()
     config.set_memory_pool_limit(trt.MemoryPoolType.WORKSPACE, int(workspace_gib * (1 << 30)))
+    # TF32 (on by default) rounds fp32 conv inputs to 10-bit mantissas; an "fp32" engine is
+    # the parity reference, so it computes in real fp32. fp16/int8 files say their own types.
+    tf32 = info["precision"] != "fp32"
+    if not tf32 and hasattr(trt.BuilderFlag, "TF32"):
+        config.clear_flag(trt.BuilderFlag.TF32)
     monitor = _make_progress_monitor(trt)  # must outlive the build
     config.progress_monitor = monitor
     t0 = time.perf_counter()
@@ -214,7 +219,7 @@ def build_engine(onnx_path: str | Path, engine_path: str | Path, workspace_gib: 
         METADATA_KEY: info["config"], "precision": info["precision"], "converter": info["converter"],
         "onnx": str(onnx_path.resolve()), "onnx_sha256": hashlib.sha256(onnx_path.read_bytes()).hexdigest(),
         "tensorrt": trt.__version__, "gpu": gpu_name(cuda), "build_seconds": round(time.perf_counter() - t0, 1),
-        "workspace_gib": workspace_gib,
+        "workspace_gib": workspace_gib, "tf32": tf32,
     }
     sidecar_path(engine_path).write_text(json.dumps(sidecar, indent=2))
     return engine_path
