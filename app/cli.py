@@ -1,4 +1,4 @@
-"""Subcommands of the app package: infer, bench; and `run_default` (what `python run.py` alone does).
+"""Subcommands of the app package: view, infer, bench; and `run_default` (what `python run.py` alone does).
 
 Heavy modules (numpy, cv2, torch, onnxruntime) are imported inside the handlers so
 `run.py --help` stays instant.
@@ -14,6 +14,24 @@ SOURCE_HELP = ("camera index (0), /dev/videoN, video file, image folder or glob,
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("view", help="the desktop viewer: watch, tune and record the perception live (PyQt5)",
+                       description="Plays a video, image folder, camera or stream through the network in a window: "
+                                   "play/pause/step/seek, replay speed, thresholds and layers live, backend switch, "
+                                   "FPS/latency figures, recording, screenshots, and a bird's-eye view with --calib.")
+    p.add_argument("--source", help=SOURCE_HELP)
+    p.add_argument("--weights", help="weights .pt/.onnx/.engine (default weights/perception_n.pt)")
+    p.add_argument("--backend", choices=BACKEND_CHOICES, default="auto",
+                   help="inference engine to start with; the window switches between those available")
+    p.add_argument("--device", help="e.g. cpu or cuda:0 (default: the backend's choice)")
+    p.add_argument("--calib", metavar="FILE",
+                   help="KITTI calib file or camera YAML: vehicle distances and the bird's-eye view panel")
+    p.add_argument("--conf", type=float, help="detection score threshold (default configs/runtime.yaml)")
+    p.add_argument("--iou", type=float, help="NMS IoU threshold")
+    p.add_argument("--road-threshold", type=float, help="road probability drawn as road")
+    p.add_argument("--paused", action="store_true", help="open on the first frame, paused")
+    p.add_argument("--runtime-config", metavar="YAML", help="runtime settings over configs/runtime.yaml")
+    p.set_defaults(func=cmd_view)
+
     p = sub.add_parser("infer", help="run the network on a video, camera, stream or image folder (headless)",
                        description="Threaded capture → inference → overlay on any source; writes an annotated "
                                    "video (and optionally road masks and JSON lines) and prints FPS and latency.")
@@ -26,7 +44,9 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                    help="inference engine (auto: TensorRT, else ONNX Runtime, else PyTorch)")
     p.add_argument("--weights", help="weights .pt/.onnx/.engine (default weights/perception_n.pt)")
     p.add_argument("--device", help="e.g. cpu or cuda:0 (default: the backend's choice)")
-    p.add_argument("--show", action="store_true", help="show the annotated frames in a window (q quits)")
+    p.add_argument("--show", action="store_true",
+                   help="show the annotated frames in an OpenCV window (q quits; needs OpenCV with GUI support, "
+                        "else use `run.py view`)")
     p.add_argument("--conf", type=float, help="detection score threshold (default configs/runtime.yaml)")
     p.add_argument("--iou", type=float, help="NMS IoU threshold")
     p.add_argument("--road-threshold", type=float, help="road probability drawn and written as road")
@@ -53,6 +73,49 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--pipeline", action="store_true",
                    help="also run the frames through the threaded pipeline: end-to-end vs model-only FPS")
     p.set_defaults(func=cmd_bench)
+
+
+# --- view -----------------------------------------------------------------------------------------------------------
+DISPLAY_VARIABLES = ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")
+
+
+def display_available(environ=None) -> str | None:
+    """Why a window can open here ("DISPLAY=:0"), or None when there is no display to open it on."""
+    import os
+
+    environ = os.environ if environ is None else environ
+    for name in DISPLAY_VARIABLES:
+        if environ.get(name):
+            return f"{name}={environ[name]}"
+    return None
+
+
+def _thresholds(args, config):
+    from dataclasses import replace
+
+    from .frames import Thresholds
+
+    return replace(Thresholds.from_config(config), **{k: v for k, v in (
+        ("conf", args.conf), ("iou", args.iou), ("road", args.road_threshold)) if v is not None})
+
+
+def cmd_view(args) -> int:
+    import importlib.util
+
+    if importlib.util.find_spec("PyQt5") is None:
+        raise ImportError("the viewer needs PyQt5: pip install PyQt5 (or run headless: `run.py infer`)")
+    if display_available() is None:
+        raise OSError("the viewer needs a display and none is set (DISPLAY, WAYLAND_DISPLAY or QT_QPA_PLATFORM); "
+                      "run it on a desktop, under `xvfb-run -a python run.py view`, or headless with `run.py infer`")
+    import nets  # noqa: F401  (offline ultralytics before anything imports it)
+
+    from .frames import load_runtime_config
+    from .viewer.launch import launch_viewer
+
+    thresholds = _thresholds(args, load_runtime_config(args.runtime_config))
+    return launch_viewer(source=args.source, weights=args.weights, backend=args.backend, device=args.device,
+                         calib=args.calib, thresholds=thresholds, runtime_config=args.runtime_config,
+                         paused=args.paused)
 
 
 # --- infer ----------------------------------------------------------------------------------------------------------
@@ -216,9 +279,19 @@ def _run_with_progress(pipeline, info, max_frames, window):
 
 
 def run_default(args) -> int:
-    """`python run.py` alone: headless inference on the bundled sample clip with the bundled weights."""
+    """`python run.py` alone: the viewer on the bundled sample clip with the bundled weights when a display is
+    available, else headless inference on it (one line says which and why)."""
+    import importlib.util
+
     parser = argparse.ArgumentParser(prog="run.py")
     add_commands(parser.add_subparsers(dest="command"))
+    display = display_available()
+    if display and importlib.util.find_spec("PyQt5") is not None:
+        print(f"opening the viewer on the bundled sample clip (display: {display}); "
+              "`run.py infer` runs headless")
+        return cmd_view(parser.parse_args(["view"]))
+    why = "PyQt5 is not installed" if display else "no display (DISPLAY, WAYLAND_DISPLAY and QT_QPA_PLATFORM unset)"
+    print(f"{why}: running headless inference on the bundled sample clip -> out/sample_annotated.mp4")
     return cmd_infer(parser.parse_args(["infer", "--out", "out/sample_annotated.mp4"]))
 
 

@@ -416,7 +416,7 @@ def _tensorrt_runs_here() -> bool:
 def test_tensorrt_backend_says_what_is_missing(tmp_path, fp32_onnx):
     with pytest.raises(BackendUnavailableError, match="TensorRT") as err:
         TensorRTBackend.from_engine(tmp_path / "model.engine")
-    assert "pip install -e '.[tensorrt]'" in str(err.value)
+    assert "make tensorrt" in str(err.value)
     with pytest.raises(BackendUnavailableError, match="TensorRT"):
         TensorRTBackend.from_onnx(fp32_onnx)
 
