@@ -1,0 +1,727 @@
+"""The viewer's main window: video, bird's-eye view, side panel, menus and shortcuts, and the wiring between them.
+
+Everything slow happens elsewhere: sources are opened and models built on worker
+threads (background.py), frames are inferred and drawn on the pipeline's threads
+(session.py), and finished frames arrive here as Qt signals (bridge.py). The
+window keeps the state that outlives one source — the model, the thresholds, the
+layer toggles, the calibration, the replay speed — and hands it to each session.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+
+from PyQt5.QtCore import Qt, QTimer
+from PyQt5.QtGui import QKeySequence
+from PyQt5.QtWidgets import (QAction, QActionGroup, QFileDialog, QFrame, QGroupBox, QLabel, QMainWindow, QMessageBox,
+                             QScrollArea, QSplitter, QVBoxLayout, QWidget)
+
+from ..frames import Thresholds, load_runtime_config
+from ..overlay import GroundDistance, OverlayLayers, OverlayStyle, layers_from_config
+from .background import run_in_background
+from .bev_panel import BirdsEyePanel
+from .birdseye import BirdsEyeRenderer
+from .bridge import DisplayFrame
+from .controls import LAYER_LABELS, ControlsPanel
+from .dialogs import CameraDialog, ErrorReporter
+from .frame_summary import FrameSummary
+from .session import ViewerSession
+from .settings import ViewerSettings
+from .stats_panel import StatsPanel
+from .transport import TransportBar, speed_text
+from .video_view import VideoView
+
+APP_TITLE = "Road perception viewer"
+NO_SOURCE = "No source\n\nFile ▸ Open video… (Ctrl+O), a folder or a camera — or drop a video here"
+STATE_TEXT = {"running": "▶ playing", "paused": "⏸ paused", "ended": "■ end of clip", "finished": "■ finished",
+              "stopped": "■ stopped", "failed": "✖ stopped by an error", "idle": "…"}
+STATE_BADGE = {"paused": "PAUSED", "ended": "END", "failed": "ERROR"}
+LAYER_KEYS = {"road": "R", "boxes": "B", "labels": "L", "distance": "D", "hud": "H"}
+SHORTCUTS_HELP = """<table cellspacing=4>
+<tr><td><b>Space</b></td><td>play / pause (at the end: from the start)</td></tr>
+<tr><td><b>→ / ←</b></td><td>next / previous frame</td></tr>
+<tr><td><b>Home</b></td><td>back to the first frame</td></tr>
+<tr><td><b>] / [</b></td><td>faster / slower replay</td></tr>
+<tr><td><b>R B L D H</b></td><td>road, boxes, labels, distance, HUD layers</td></tr>
+<tr><td><b>Ctrl+O</b></td><td>open a video (Ctrl+Shift+O a folder, Ctrl+Shift+C a camera or stream)</td></tr>
+<tr><td><b>Ctrl+R / Ctrl+S</b></td><td>record the overlaid stream / save the frame as PNG</td></tr>
+</table>"""
+
+
+def file_stem(spec: str, kind: str) -> str:
+    """A file-name-safe stem for recordings and screenshots of a source."""
+    stem = Path(spec).stem if kind in ("video", "images") else f"{kind}{spec if kind == 'camera' else ''}"
+    return re.sub(r"[^A-Za-z0-9_-]+", "_", stem).strip("_") or "source"
+
+
+class MainWindow(QMainWindow):
+    """provider: a PredictorProvider (or anything with weights, backends() and build(backend, conf, iou))."""
+
+    def __init__(self, provider, *, settings: ViewerSettings | None = None, config: dict | None = None,
+                 thresholds: Thresholds | None = None, layers: OverlayLayers | None = None):
+        super().__init__()
+        self.config = config or load_runtime_config()
+        self.settings = settings or ViewerSettings.from_config(self.config)
+        self.provider = provider
+        self.thresholds = thresholds or Thresholds.from_config(self.config)
+        self.layers = layers or layers_from_config(self.config)
+        self.overlay_style = OverlayStyle.from_config(self.config)
+        self.speed = self.settings.default_speed
+        self.predictor = None
+        self.session: ViewerSession | None = None
+        self.camera = None  # calib.camera.CameraGeometry once a calibration is open
+        self.calib_path: Path | None = None
+        self.last_frame: DisplayFrame | None = None
+        self.frames_displayed = 0
+        self._retiring: list[ViewerSession] = []  # stopped sessions whose threads are still winding down
+        self._pending_source: tuple | None = None  # (spec, source, paused) opened before the model was ready
+        self._open_token = 0  # only the newest open/load/start request may take effect
+        self._model_token = 0
+        self._start_token = 0
+        self._superseded: list = []  # predictors a pipeline never took over: closed with the window
+        self._last_dir = str(Path.cwd())
+        self._closing = False
+
+        self.setWindowTitle(APP_TITLE)
+        self.resize(*self.settings.window_size)
+        self.setAcceptDrops(True)
+        self._build_widgets()
+        self._build_actions()
+        self._build_menus()
+        self._build_status_bar()
+        self.errors = ErrorReporter(self, self.statusBar())
+        self._tick = QTimer(self)
+        self._tick.setInterval(self.settings.stats_interval_ms)
+        self._tick.timeout.connect(self._refresh_figures)
+        self._tick.start()
+        self._show_model(status="no model loaded")
+        self.controls.set_distance_available(False)
+
+    # === layout =====================================================================================================
+    def _build_widgets(self) -> None:
+        self.video = VideoView(NO_SOURCE)
+        self.bev = BirdsEyePanel("Open a calibration to see the bird's-eye view")
+        self.bev_box = QGroupBox("Bird's-eye view")
+        bev_layout = QVBoxLayout(self.bev_box)
+        bev_layout.setContentsMargins(4, 8, 4, 4)
+        bev_layout.addWidget(self.bev)
+        self.bev_box.setVisible(False)  # shown once a calibration is given
+
+        self.views = QSplitter(Qt.Horizontal)
+        self.views.addWidget(self.video)
+        self.views.addWidget(self.bev_box)
+        self.views.setStretchFactor(0, 4)
+        self.views.setStretchFactor(1, 1)
+        self.views.setChildrenCollapsible(False)
+
+        self.transport = TransportBar(self.settings.speeds, self.speed, self.settings.control_debounce_ms)
+        self.stats = StatsPanel(self.settings.latency_history)
+        performance = QFrame()
+        performance.setObjectName("performance")
+        performance_layout = QVBoxLayout(performance)
+        performance_layout.setContentsMargins(0, 0, 0, 0)
+        performance_layout.addWidget(self.stats)
+        left = QWidget()
+        left_layout = QVBoxLayout(left)
+        left_layout.setContentsMargins(0, 0, 0, 0)
+        left_layout.setSpacing(0)
+        left_layout.addWidget(self.views, 1)
+        left_layout.addWidget(self.transport)
+        left_layout.addWidget(performance)
+
+        self.controls = ControlsPanel(self.thresholds, self.layers, self.settings.control_debounce_ms)
+        side = QWidget()
+        side_layout = QVBoxLayout(side)
+        side_layout.setContentsMargins(10, 6, 10, 10)
+        side_layout.addWidget(self.controls)
+        self.summary = FrameSummary()
+        side_layout.addWidget(self.summary)
+        side_layout.addStretch(1)
+        self.side = QScrollArea()
+        self.side.setWidget(side)
+        self.side.setWidgetResizable(True)
+        self.side.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        self.side.setFrameShape(QScrollArea.NoFrame)
+        self.side.setMinimumWidth(side.sizeHint().width() + 12)
+
+        main = QSplitter(Qt.Horizontal)
+        main.addWidget(left)
+        main.addWidget(self.side)
+        main.setStretchFactor(0, 1)
+        main.setStretchFactor(1, 0)
+        main.setChildrenCollapsible(False)
+        self.setCentralWidget(main)
+
+        self.transport.play_toggled.connect(self.toggle_play)
+        self.transport.step_requested.connect(self.step)
+        self.transport.step_back_requested.connect(self.step_back)
+        self.transport.seek_requested.connect(self.seek)
+        self.transport.speed_changed.connect(self.set_speed)
+        self.transport.record_toggled.connect(self.set_recording)
+        self.transport.screenshot_requested.connect(self.save_screenshot)
+        self.controls.open_requested.connect(lambda kind: {"file": self._ask_file, "folder": self._ask_folder,
+                                                          "camera": self._ask_camera}[kind]())
+        self.controls.backend_requested.connect(self.switch_backend)
+        self.controls.open_weights_requested.connect(self._ask_weights)
+        self.controls.thresholds_changed.connect(self.set_thresholds)
+        self.controls.layers_changed.connect(self.set_layers)
+
+    def _action(self, text: str, slot, shortcut=None, checkable: bool = False, tip: str = "") -> QAction:
+        action = QAction(text, self)
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+        action.setCheckable(checkable)
+        if tip:
+            action.setStatusTip(tip)
+        action.triggered.connect(slot)
+        self.addAction(action)  # shortcuts work even while the menu bar is hidden
+        return action
+
+    def _build_actions(self) -> None:
+        a = self.actions = {}
+        a["open_file"] = self._action("Open &video or image…", self._ask_file, QKeySequence.Open)
+        a["open_folder"] = self._action("Open image &folder…", self._ask_folder, "Ctrl+Shift+O")
+        a["open_camera"] = self._action("Open &camera or stream…", self._ask_camera, "Ctrl+Shift+C")
+        a["open_weights"] = self._action("Open &weights…", self._ask_weights)
+        a["open_calib"] = self._action("Open ca&libration…", self._ask_calibration,
+                                       tip="KITTI calib .txt or camera .yaml: distances and the bird's-eye view")
+        a["screenshot"] = self._action("&Save frame as PNG", self.save_screenshot, "Ctrl+S")
+        a["record"] = self._action("&Record", lambda on: self.set_recording(on), "Ctrl+R", checkable=True)
+        a["quit"] = self._action("&Quit", self.close, QKeySequence.Quit)
+        a["play"] = self._action("&Play / pause", self.toggle_play, Qt.Key_Space)
+        a["step"] = self._action("&Next frame", self.step, Qt.Key_Right)
+        a["step_back"] = self._action("P&revious frame", self.step_back, Qt.Key_Left)
+        a["restart"] = self._action("Back to the &start", lambda: self.seek(0), Qt.Key_Home)
+        a["faster"] = self._action("&Faster", lambda: self._change_speed(+1), "]")
+        a["slower"] = self._action("S&lower", lambda: self._change_speed(-1), "[")
+        for name, key in LAYER_KEYS.items():
+            a[f"layer_{name}"] = self._action(f"{LAYER_LABELS[name]} layer", lambda _=False, n=name:
+                                              self.controls.toggle_layer(n), key)
+        a["show_bev"] = self._action("&Bird's-eye view", self._show_bev_toggled, "F2", checkable=True)
+        a["show_bev"].setEnabled(False)
+        a["shortcuts"] = self._action("&Keyboard shortcuts", self._show_shortcuts, "F1")
+
+    def _build_menus(self) -> None:
+        a, bar = self.actions, self.menuBar()
+        file_menu = bar.addMenu("&File")
+        for key in ("open_file", "open_folder", "open_camera", None, "open_weights", "open_calib", None,
+                    "screenshot", "record", None, "quit"):
+            file_menu.addSeparator() if key is None else file_menu.addAction(a[key])
+        play_menu = bar.addMenu("&Playback")
+        for key in ("play", "step", "step_back", "restart", None, "faster", "slower"):
+            play_menu.addSeparator() if key is None else play_menu.addAction(a[key])
+        speed_menu = play_menu.addMenu("Speed")
+        self._speed_group = QActionGroup(self)
+        for value in self.settings.speeds:
+            action = QAction(speed_text(value), self._speed_group, checkable=True)
+            action.setChecked(value == self.speed)
+            action.triggered.connect(lambda _=False, v=value: self.transport.speed.setCurrentIndex(
+                self.transport.speed.findData(v)))
+            speed_menu.addAction(action)
+        view_menu = bar.addMenu("&View")
+        for name in LAYER_KEYS:
+            view_menu.addAction(a[f"layer_{name}"])
+        view_menu.addSeparator()
+        view_menu.addAction(a["show_bev"])
+        bar.addMenu("&Help").addAction(a["shortcuts"])
+
+    def _build_status_bar(self) -> None:
+        bar = self.statusBar()
+        self.state_label = QLabel(STATE_TEXT["idle"])
+        self.dropped_label = QLabel("dropped 0")
+        self.dropped_label.setToolTip("stale frames a live source dropped so latency stays low (replay drops none)")
+        self.record_label = QLabel("")
+        self.record_label.setStyleSheet("color: #ff5a5a; font-weight: bold;")
+        for w in (self.record_label, self.state_label, self.dropped_label):
+            bar.addPermanentWidget(w)
+
+    # === sources ====================================================================================================
+    def open_source(self, spec, paused: bool = False) -> None:
+        """Open a file, folder, camera index or stream URL on a worker thread; the current video plays on
+        until the new one is ready (an unreadable source leaves it as it was)."""
+        from ..sources import open_source
+
+        spec = str(spec)
+        self._open_token += 1
+        token = self._open_token
+        self.statusBar().showMessage(f"Opening {spec}…")
+        if self.session is None:
+            self.video.set_placeholder(f"Opening {spec}…")
+        run_in_background(lambda: open_source(spec, config=self.config),
+                          on_done=lambda source: self._source_opened(token, spec, source, paused),
+                          on_failed=lambda e: self._source_failed(token, spec, e), name="open-source", parent=self)
+
+    def _source_opened(self, token: int, spec: str, source, paused: bool) -> None:
+        if token != self._open_token or self._closing:
+            source.close()  # a newer request replaced this one
+            return
+        self.statusBar().showMessage(f"Opened {source.info.describe()}", 5000)
+        if self.predictor is None:  # the model is still loading (or failed): play once it is there
+            if self._pending_source is not None:
+                self._pending_source[1].close()
+            self._pending_source = (spec, source, paused)
+            self.controls.show_source(source.info)
+            self.video.set_placeholder(f"{source.info.name} is ready\n\nwaiting for the model…")
+            return
+        self._replace_session(spec, source, paused)
+
+    def _source_failed(self, token: int, spec: str, error: BaseException) -> None:
+        if token != self._open_token or self._closing:
+            return
+        if self.session is None:
+            self.video.set_placeholder(NO_SOURCE)
+        self.errors.report(f"Cannot open {spec}", str(error))
+
+    def _replace_session(self, spec: str, source, paused: bool) -> None:
+        old, self.session = self.session, None
+        if old is not None:
+            self._retire(old)
+        self._start_token += 1
+        token, winding_down = self._start_token, list(self._retiring)
+        if not winding_down:
+            self._begin_session(spec, source, paused)
+            return
+
+        # the old pipelines' threads may be inside a predictor call: start the new one once they are out
+        def join_all():
+            for session in winding_down:
+                session.join()
+
+        def start(_=None):
+            for session in winding_down:
+                if session in self._retiring:
+                    self._retiring.remove(session)
+            if token != self._start_token or self._closing or self.predictor is None:
+                source.close()  # another source was opened meanwhile, or the window closed
+                return
+            self._begin_session(spec, source, paused)
+
+        run_in_background(join_all, on_done=start, on_failed=start, name="join-old-session", parent=self)
+
+    def _retire(self, session: ViewerSession) -> None:
+        saved = session.close()
+        self._retiring.append(session)
+        if saved is not None:
+            self._recording_saved(*saved)
+        self._show_recording(False)
+
+    def _begin_session(self, spec: str, source, paused: bool) -> None:
+        info = source.info
+        try:
+            session = ViewerSession(source, spec, self.predictor, thresholds=self.thresholds, layers=self.layers,
+                                    distance=self._distance_for(info.size), speed=self.speed, config=self.config,
+                                    parent=self)
+        except Exception as e:  # noqa: BLE001 - e.g. a bad runtime config: report, stay usable
+            source.close()
+            self.errors.report(f"Cannot play {spec}", str(e))
+            return
+        bridge = session.bridge
+        bridge.frame.connect(self._show_frame)
+        bridge.error.connect(self._pipeline_failed)
+        bridge.finished.connect(self._pipeline_finished)
+        bridge.warning.connect(lambda text: self.errors.report("Bird's-eye view switched off", text))
+        self.session = session
+        self._attach_bev(session)
+        self.transport.set_source(info.frame_count, info.fps, info.live)
+        self.controls.show_source(info)
+        self.summary.clear()
+        self.stats.reset()
+        self.stats.graph.set_budget(1000.0 / info.fps if info.fps else None)
+        self.setWindowTitle(f"{info.name} — {APP_TITLE}")
+        self.video.set_placeholder(f"Starting {info.name}…")
+        session.start(paused=paused)
+        self._sync_state()
+
+    # === frames =====================================================================================================
+    def _show_frame(self, frame: DisplayFrame) -> None:
+        result = frame.result
+        self.video.set_image(result.image)
+        self.transport.set_position(result.index)
+        if frame.extra is not None:
+            self.bev.set_frame(frame.extra)
+        session = self.session
+        if session is not None:
+            self.summary.show_result(result, session.renderer.distance, self.overlay_style.distance_classes)
+        if session is not None and session.playing:  # paused steps and refreshes are not latency samples
+            latency = result.latency_ms
+            if latency is None:  # the output thread has not stamped "done" yet: the same span up to the hand-over
+                latency = (frame.t_handed_over - result.stamps["captured"]) * 1e3
+            self.stats.graph.add(latency)
+        self.last_frame = frame
+        self.frames_displayed += 1
+
+    def _pipeline_failed(self, error) -> None:
+        self.errors.report("Playback stopped", str(error))
+        self._sync_state()
+
+    def _pipeline_finished(self, summary) -> None:
+        if summary.error is None and summary.state == "finished":
+            self.statusBar().showMessage(f"{self.session.info.name if self.session else 'source'} ended: "
+                                         f"{summary.frames_out} frames", 8000)
+        self._sync_state()
+
+    # === playback controls ==========================================================================================
+    def toggle_play(self) -> None:
+        session = self.session
+        if session is None:
+            return
+        if session.done:  # stopped by an error or a live stream's end: open it again
+            self.open_source(session.spec)
+            return
+        session.toggle()
+        self._sync_state()
+
+    def play(self) -> None:
+        if self.session is not None and not self.session.playing:
+            self.toggle_play()
+
+    def pause(self) -> None:
+        if self.session is not None:
+            self.session.pause()
+            self._sync_state()
+
+    def step(self) -> None:
+        if self.session is not None:
+            self.session.step()
+            self._sync_state()
+
+    def step_back(self) -> None:
+        if self.session is not None:
+            self.session.step_back()
+            self._sync_state()
+
+    def seek(self, index: int) -> None:
+        if self.session is not None:
+            self.session.seek(index)
+            self._sync_state()
+
+    def set_speed(self, speed: float) -> None:
+        self.speed = speed
+        if self.session is not None:
+            self.session.speed = speed
+        for action in self._speed_group.actions():
+            action.setChecked(action.text() == speed_text(speed))
+        self.statusBar().showMessage(f"replay speed {speed_text(speed)}", 2000)
+
+    def _change_speed(self, direction: int) -> None:
+        combo = self.transport.speed
+        speeds = [float(combo.itemData(i)) for i in range(combo.count())]
+        paced = sorted(s for s in speeds if s > 0)
+        current = self.speed if self.speed > 0 else float("inf")
+        if direction > 0:
+            faster = [s for s in paced if s > current]
+            target = faster[0] if faster else (0.0 if 0.0 in speeds else None)
+        else:
+            slower = [s for s in paced if s < current]
+            target = slower[-1] if slower else None
+        if target is not None:
+            combo.setCurrentIndex(combo.findData(target))
+
+    # === model ======================================================================================================
+    def load_model(self, backend: str = "auto", provider=None) -> None:
+        """Build a predictor on a worker thread; it replaces the current one between two frames."""
+        provider = provider or self.provider
+        self._model_token += 1
+        token = self._model_token
+        th = self.thresholds
+        self.controls.set_model_status(f"loading {backend} for {Path(str(provider.weights)).name}…")
+        if self.session is None and self._pending_source is None and self.predictor is None:
+            self.video.set_placeholder("Loading the model…")
+        run_in_background(lambda: provider.build(backend, th.conf, th.iou),
+                          on_done=lambda predictor: self._model_loaded(token, provider, predictor),
+                          on_failed=lambda e: self._model_failed(token, provider, backend, e),
+                          name="load-model", parent=self)
+
+    def switch_backend(self, backend: str) -> None:
+        if self.predictor is not None and backend == self.predictor.backend_name:
+            return
+        self.load_model(backend)
+
+    def open_weights(self, path) -> None:
+        self.load_model("auto", self.provider.with_weights(path))
+
+    def _model_loaded(self, token: int, provider, predictor) -> None:
+        if token != self._model_token or self._closing:
+            predictor.close()
+            return
+        old, self.predictor, self.provider = self.predictor, predictor, provider
+        session = self.session
+        if session is not None and not session.done:
+            if old is not None and session.pipeline.predictor is not old:
+                # the previous switch has not reached the inference thread yet (a paused live source) and the
+                # pipeline forgets it now; it may be taking over this very moment, so close it with the window
+                self._superseded.append(old)
+            session.pipeline.set_predictor(predictor, close_old=True)  # swapped (and the old closed) between frames
+            session.refresh()
+        elif old is not None:
+            self._close_when_idle(old)
+        reason = getattr(predictor, "choice_reason", "")
+        self._show_model(status=reason)
+        self.statusBar().showMessage(f"model: {predictor.backend_name} ({Path(str(provider.weights)).name})", 6000)
+        if self._pending_source is not None:
+            spec, source, paused = self._pending_source
+            self._pending_source = None
+            self._replace_session(spec, source, paused)
+
+    def _model_failed(self, token: int, provider, backend: str, error: BaseException) -> None:
+        if token != self._model_token or self._closing:
+            return
+        self._show_model(status=f"could not load the model ({backend})")
+        if self.session is None:
+            self.video.set_placeholder("No model loaded\n\nFile ▸ Open weights…")
+        other = "choose another backend or " if len(self._backends_offered()) > 1 else ""
+        self.errors.report(f"Cannot load the model ({backend}, {Path(str(provider.weights)).name})",
+                           f"{error}\n\nThe window stays usable: {other}open weights with File ▸ Open weights…")
+
+    def _backends_offered(self) -> list[str]:
+        try:
+            return self.provider.backends()
+        except Exception:  # noqa: BLE001 - a listing problem must not hide the model that is loaded
+            return []
+
+    def _show_model(self, status: str = "") -> None:
+        predictor = self.predictor
+        self.controls.show_model(self.provider.weights, self._backends_offered(),
+                                 predictor.backend_name if predictor is not None else None, status)
+
+    def _close_when_idle(self, predictor) -> None:
+        """Close a replaced predictor once no retiring pipeline can still be inside it."""
+        retiring = list(self._retiring)
+
+        def close():
+            for session in retiring:
+                session.join()
+            predictor.close()
+
+        run_in_background(close, on_done=lambda _: None, on_failed=lambda _: None, name="close-model", parent=self)
+
+    # === thresholds, layers, calibration ============================================================================
+    def set_thresholds(self, thresholds: Thresholds) -> None:
+        """From the next frame on; a paused frame is re-run at once to show the change."""
+        self.thresholds = thresholds
+        if self.session is not None:
+            self.session.pipeline.set_thresholds(conf=thresholds.conf, iou=thresholds.iou, road=thresholds.road)
+            self.session.refresh()
+
+    def set_layers(self, layers: OverlayLayers) -> None:
+        self.layers = layers
+        if self.session is not None:
+            self.session.renderer.layers = layers
+            self.session.refresh()
+
+    def open_calibration(self, path) -> bool:
+        """A KITTI calib file or a camera YAML: distances on the boxes and the bird's-eye view panel."""
+        from calib.camera import load_camera_geometry
+
+        try:
+            camera = load_camera_geometry(path)
+        except (OSError, ValueError) as e:
+            self.errors.report(f"Cannot use the calibration {Path(str(path)).name}", str(e))
+            return False
+        self.camera, self.calib_path = camera, Path(path)
+        self.controls.set_distance_available(True)
+        self.bev.clear("Waiting for a frame…")
+        self.bev_box.setTitle(f"Bird's-eye view · {self.calib_path.name}")
+        self.actions["show_bev"].setEnabled(True)
+        self.actions["show_bev"].setChecked(True)
+        self._show_bev_box(True)
+        session = self.session
+        if session is not None:
+            session.renderer.distance = self._distance_for(session.info.size)
+            self._attach_bev(session)
+            session.refresh()
+        self.statusBar().showMessage(f"calibration {self.calib_path}", 5000)
+        return True
+
+    def _distance_for(self, frame_size: tuple[int, int]):
+        return GroundDistance(self.camera.homography_for(frame_size)) if self.camera is not None else None
+
+    def _attach_bev(self, session: ViewerSession) -> None:
+        """The BEV image is made on the output thread, only while the panel is shown."""
+        if self.camera is None or not self.actions["show_bev"].isChecked():
+            session.bridge.prepare = None
+            return
+        renderer = BirdsEyeRenderer(self.camera, self.overlay_style, self.settings.footprint_m, self.settings.bev_dim,
+                                    layers=lambda: session.renderer.layers)
+        session.bridge.prepare = renderer.render
+
+    def _show_bev_box(self, on: bool) -> None:
+        was_visible = not self.bev_box.isHidden()
+        self.bev_box.setVisible(on)
+        if on and not was_visible:  # the BEV is twice as deep as wide: a narrow column next to the video
+            total = sum(self.views.sizes())
+            if total < 100:  # not laid out yet (a calibration given before the window shows)
+                total = self.settings.window_size[0] - self.side.minimumWidth()
+            bev_width = min(self.settings.window_size[0] // 5, total // 3)
+            self.views.setSizes([total - bev_width, bev_width])
+
+    def _show_bev_toggled(self, on: bool) -> None:
+        self._show_bev_box(on and self.camera is not None)
+        if self.session is not None:
+            self._attach_bev(self.session)
+            self.session.refresh()
+
+    # === outputs ====================================================================================================
+    def _output_path(self, suffix: str) -> Path:
+        session = self.session
+        stem = file_stem(session.spec, session.info.kind) if session is not None else "viewer"
+        return Path(self.settings.output_dir) / f"{stem}{suffix}"
+
+    def save_screenshot(self, path=None) -> Path | None:
+        """The frame on screen (overlay at the source's resolution) as a PNG; its path, or None."""
+        import cv2
+
+        image = self.video.current_image()
+        if image is None:
+            self.statusBar().showMessage("nothing to save yet", 4000)
+            return None
+        index = self.last_frame.result.index if self.last_frame is not None else 0
+        path = Path(path) if path else self._output_path(f"_frame{index:06d}.png")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if not cv2.imwrite(str(path), image):
+            self.errors.report("Cannot save the screenshot", f"cannot write {path} (is the folder writable?)")
+            return None
+        self.statusBar().showMessage(f"saved {path}", 6000)
+        return path
+
+    def set_recording(self, on: bool, path=None) -> Path | None:
+        """Start (from the frame on screen) or stop recording the overlaid stream; the file's path."""
+        session = self.session
+        if not on:
+            saved = session.recorder.stop() if session is not None else None
+            if saved is not None:
+                self._recording_saved(*saved)
+            self._show_recording(False)
+            return saved[0] if saved else None
+        if session is None:
+            self.statusBar().showMessage("open a source first, then record", 4000)
+            self._show_recording(False)
+            return None
+        if session.recorder.recording:
+            return session.recorder.path
+        path = Path(path) if path else self._output_path(f"_{time.strftime('%Y%m%d-%H%M%S')}.mp4")
+        try:
+            started = session.recorder.start(path)
+        except OSError as e:
+            self.errors.report("Cannot record", str(e))
+            self._show_recording(False)
+            return None
+        self._show_recording(True)
+        self.statusBar().showMessage(f"recording to {started}", 4000)
+        return started
+
+    def _show_recording(self, on: bool) -> None:
+        self.transport.set_recording(on)
+        self.actions["record"].setChecked(on)
+        if not on:
+            self.record_label.setText("")
+
+    def _recording_saved(self, path: Path, frames: int) -> None:
+        self.statusBar().showMessage(f"saved {path} ({frames} frames)", 8000)
+
+    # === periodic: figures, state ===================================================================================
+    def _refresh_figures(self) -> None:
+        session = self.session
+        if session is None:
+            return
+        snapshot = session.pipeline.snapshot()
+        self.stats.show_snapshot(snapshot)
+        self.dropped_label.setText(f"dropped {snapshot.frames_dropped}")
+        recorder = session.recorder
+        if recorder.error:
+            error, recorder.error = recorder.error, None
+            self._show_recording(False)
+            self.errors.report("Recording stopped", error)
+        elif recorder.recording:
+            self.record_label.setText(f"● REC {recorder.frames_written} frames")
+        self._sync_state()
+
+    def _sync_state(self) -> None:
+        session = self.session
+        state = session.state if session is not None else "idle"
+        self.transport.set_playing(state == "running")
+        self.state_label.setText(STATE_TEXT.get(state, state))
+        self.video.set_badge(STATE_BADGE.get(state, ""))
+
+    # === dialogs ====================================================================================================
+    def _ask_file(self) -> None:
+        suffixes = list(self.settings.video_suffixes) + list(self.config["sources"]["image_suffixes"])
+        patterns = " ".join(f"*{s}" for s in suffixes)
+        path, _ = QFileDialog.getOpenFileName(self, "Open a video or an image", self._last_dir,
+                                              f"Videos and images ({patterns});;All files (*)")
+        if path:
+            self._last_dir = str(Path(path).parent)
+            self.open_source(path)
+
+    def _ask_folder(self) -> None:
+        path = QFileDialog.getExistingDirectory(self, "Open a folder of images", self._last_dir)
+        if path:
+            self._last_dir = path
+            self.open_source(path)
+
+    def _ask_camera(self) -> None:
+        last = self.session.spec if self.session is not None and self.session.info.live else ""
+        dialog = CameraDialog(last, self)
+        if dialog.exec_() and dialog.spec():
+            self.open_source(dialog.spec())
+
+    def _ask_weights(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open weights", str(Path(str(self.provider.weights)).parent),
+                                              "Weights (*.pt *.onnx *.engine);;All files (*)")
+        if path:
+            self.open_weights(path)
+
+    def _ask_calibration(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open a camera calibration", self._last_dir,
+                                              "Calibrations (*.txt *.yaml *.yml);;All files (*)")
+        if path:
+            self.open_calibration(path)
+
+    def _show_shortcuts(self) -> None:
+        box = QMessageBox(QMessageBox.NoIcon, "Keyboard shortcuts", SHORTCUTS_HELP, QMessageBox.Close, self)
+        box.setWindowModality(Qt.NonModal)
+        box.show()
+
+    # === drag and drop, closing =====================================================================================
+    def dragEnterEvent(self, event) -> None:
+        if event.mimeData().hasUrls():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:
+        urls = event.mimeData().urls()
+        if urls:
+            path = urls[0].toLocalFile()
+            if path.lower().endswith((".txt", ".yaml", ".yml")):
+                self.open_calibration(path)
+            else:
+                self.open_source(path)
+
+    def closeEvent(self, event) -> None:
+        """Stop every pipeline (recordings are finished and flushed) and free the model."""
+        if self._closing:  # closed before (tests close, then the fixture closes again)
+            super().closeEvent(event)
+            return
+        self._closing = True
+        self._tick.stop()
+        self.errors.dismiss()
+        sessions = list(self._retiring)
+        if self.session is not None:
+            saved = self.session.close()
+            if saved is not None:
+                print(f"saved {saved[0]} ({saved[1]} frames)")
+            sessions.append(self.session)
+        for session in sessions:
+            session.join()
+        self.session = None
+        self._retiring.clear()
+        if self._pending_source is not None:
+            self._pending_source[1].close()
+            self._pending_source = None
+        for predictor in [*self._superseded, self.predictor]:
+            if predictor is not None:
+                predictor.close()
+        self._superseded.clear()
+        self.predictor = None
+        super().closeEvent(event)

@@ -1,0 +1,73 @@
+"""Which backends can run a weights file, and building a warmed-up predictor for one of them.
+
+The viewer offers a backend switch only among backends that can plausibly run
+here: the file a backend needs exists beside the weights (perception_n.pt ↔
+perception_n.onnx) and its package is installed. Building is slow (a session or
+an engine is created, then warmed up), so the window calls `build` on a worker thread.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+BACKEND_ORDER = ("tensorrt", "onnxruntime", "torch")  # nets.predictor's auto order
+BACKEND_PACKAGES = {"tensorrt": ("tensorrt", "pycuda"), "onnxruntime": ("onnxruntime",), "torch": ("torch",)}
+
+
+def _installed(*packages: str) -> bool:
+    return all(importlib.util.find_spec(p) is not None for p in packages)
+
+
+class PredictorProvider:
+    """Predictors for one weights file (.pt, .onnx or .engine; default nets.config.DEFAULT_WEIGHTS)."""
+
+    def __init__(self, weights: str | Path | None = None, device: str | None = None):
+        from nets.config import DEFAULT_WEIGHTS
+
+        self.weights = Path(weights) if weights else DEFAULT_WEIGHTS
+        self.device = device
+
+    def file_for(self, backend: str) -> Path:
+        """The file `backend` runs: the checkpoint for torch, the ONNX file (or engine) for the others."""
+        w = self.weights
+        if backend == "torch":
+            return w.with_suffix(".pt")
+        if backend == "tensorrt" and w.suffix == ".engine":
+            return w
+        return w.with_suffix(".onnx") if w.suffix != ".onnx" and w.with_suffix(".onnx").is_file() else w
+
+    def backends(self) -> list[str]:
+        """The backends that can run this weights file here, in nets.predictor's auto order."""
+        w = self.weights
+        found = []
+        for name in BACKEND_ORDER:
+            if not _installed(*BACKEND_PACKAGES[name]):
+                continue
+            if name == "torch":
+                ok = w.with_suffix(".pt").is_file()
+            elif w.suffix == ".engine":
+                ok = name == "tensorrt" and w.is_file()
+            else:
+                ok = w.with_suffix(".onnx").is_file()
+            if ok:
+                found.append(name)
+        return found
+
+    def build(self, backend: str = "auto", conf: float = 0.25, iou: float = 0.5):
+        """A loaded and warmed-up predictor (slow: call it off the GUI thread). Raises what load_predictor raises."""
+        import nets  # noqa: F401  (offline ultralytics before anything imports it)
+        from nets.predictor import load_predictor
+
+        weights = self.weights if backend == "auto" else self.file_for(backend)
+        predictor = load_predictor(weights, backend=backend, device=self.device, conf=conf, iou=iou)
+        try:
+            predictor.warmup()
+        except BaseException:
+            predictor.close()
+            raise
+        return predictor
+
+    def with_weights(self, weights: str | Path) -> PredictorProvider:
+        """A provider for another weights file on the same device."""
+        return PredictorProvider(weights, self.device)

@@ -1,0 +1,141 @@
+"""One opened source playing through one pipeline: the pacing, the recorder and the Qt bridge around it.
+
+A pipeline runs once, so opening another source makes another session; the
+window keeps the model, the thresholds and the layer toggles and hands them to
+each new session. Every method returns at once (the pipeline's controls are
+thread-safe and non-blocking), so the GUI thread may call them freely.
+"""
+
+from __future__ import annotations
+
+from PyQt5.QtCore import QObject
+
+from ..frames import Thresholds
+from ..overlay import OverlayLayers, OverlayRenderer
+from ..pipeline import Pipeline
+from .bridge import PipelineBridge
+from .pacing import PacedSource
+from .recording import RecordingSink
+
+
+class ViewerSession:
+    """source: an opened app.sources source; spec: what the user opened (for the title and re-opening).
+
+    speed: replay speed for files and folders (0: as fast as the pipeline runs); live sources run on
+    their own clock. The pipeline waits at the end of a replay (at_end="pause") so the user can seek back.
+    """
+
+    def __init__(self, source, spec: str, predictor, *, thresholds: Thresholds, layers: OverlayLayers,
+                 distance=None, speed: float = 1.0, config: dict, parent: QObject | None = None):
+        self.spec = spec
+        self.info = source.info
+        fallback_fps = float(config["writers"]["default_fps"])
+        self.paced = None if self.info.live else PacedSource(source, speed, fallback_fps=fallback_fps)
+        self.recorder = RecordingSink(self.info.fps or fallback_fps, config)
+        self.renderer = OverlayRenderer(layers=layers, distance=distance, config=config)
+        # one frame per queue: the stages still overlap, and the frame on screen stays close to the newest
+        # read (a replay slower than its pace waits in fewer queued frames; a pause or seek answers sooner)
+        self.pipeline = Pipeline(self.paced or source, predictor, sinks=[self.recorder], renderer=self.renderer,
+                                 thresholds=thresholds, at_end="pause", queue_size=1, config=config, name="viewer")
+        self.bridge = PipelineBridge(parent=parent)
+        self.bridge.attach(self.pipeline)
+
+    # --- what it is ------------------------------------------------------------------------------------------------
+    @property
+    def seekable(self) -> bool:
+        return self.info.seekable and not self.info.live
+
+    @property
+    def frame_count(self) -> int | None:
+        return self.info.frame_count
+
+    @property
+    def state(self) -> str:
+        """idle, running, paused, ended, finished, stopped, failed (the pipeline's)."""
+        return self.pipeline.state
+
+    @property
+    def playing(self) -> bool:
+        return self.state == "running"
+
+    @property
+    def done(self) -> bool:
+        """The pipeline has stopped for good (an error, or stop()); another session is needed to go on."""
+        return self.state in ("finished", "stopped", "failed")
+
+    @property
+    def last_index(self) -> int | None:
+        return self.pipeline.stats.last_index
+
+    # --- controls --------------------------------------------------------------------------------------------------
+    def start(self, paused: bool = False) -> None:
+        """Start the threads; paused: show the first frame and wait."""
+        if paused:
+            self.pipeline.step(1)
+        self.pipeline.start()
+
+    def play(self) -> None:
+        state = self.state
+        if state == "ended":
+            self.seek(0)
+            self.pipeline.resume()
+        elif state == "paused":
+            last = self.last_index
+            if self.seekable and last is not None:
+                # frames read ahead before the pause carry stale capture times (their latency would read as
+                # the length of the pause) and would flash by unpaced: read them again from here instead
+                count = self.frame_count
+                self.seek(0 if count and last + 1 >= count else last + 1)
+            self.pipeline.resume()
+
+    def pause(self) -> None:
+        self.pipeline.pause()
+
+    def toggle(self) -> None:
+        if self.playing:
+            self.pause()
+        else:
+            self.play()
+
+    def step(self, n: int = 1) -> None:
+        """Pause and show the next frame (n frames on)."""
+        if self.state != "ended":
+            self.pipeline.step(n)
+
+    def step_back(self) -> None:
+        """Pause and show the frame before the one on screen (files and folders)."""
+        last = self.last_index
+        if self.seekable and last is not None and last > 0:
+            self.pipeline.pause()
+            self.seek(last - 1)
+
+    def seek(self, index: int) -> None:
+        if self.seekable:
+            self.pipeline.seek(index)
+            self.paced.cut_wait()
+
+    def refresh(self) -> None:
+        """Show a change (threshold, layer, model) on the frame on screen when not playing (files and folders)."""
+        if self.seekable and not self.playing:
+            self.pipeline.refresh()
+            self.paced.cut_wait()
+
+    @property
+    def speed(self) -> float:
+        return self.paced.speed if self.paced is not None else 1.0
+
+    @speed.setter
+    def speed(self, value: float) -> None:
+        if self.paced is not None:
+            self.paced.speed = value
+
+    def close(self):
+        """Stop recording, detach the GUI and ask the pipeline to stop (returns at once; join() waits).
+        The recording's (path, frames), or None."""
+        saved = self.recorder.stop()
+        self.bridge.detach()
+        self.pipeline.stop()
+        return saved
+
+    def join(self, timeout: float | None = None) -> bool:
+        return self.pipeline.join(timeout)
