@@ -96,8 +96,6 @@ def _export_onnx_precision(args, weights, out=None):
     (re)exported when missing, older than the weights or of another input size.
     For --format engine an existing up-to-date file of that precision is reused.
     """
-    from pathlib import Path
-
     from .deploy import precision as prec
 
     fp32 = weights.with_suffix(".onnx")

@@ -12,7 +12,7 @@ import run
 from nets.config import load_model_config
 from nets.deploy.onnx_export import export_onnx
 from nets.model import PerceptionNet
-from test_pipeline import read_stamp, write_stamped_video
+from stand_ins import read_stamp, write_stamped_video
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from app.sources import LiveSource, SourceError, SourceLostError, open_source
-from test_pipeline import H, W, read_stamp, stamped_image, write_stamped_video
+from stand_ins import H, W, read_stamp, stamped_image, write_stamped_video
 
 
 def test_video_file_reports_its_properties_reads_in_order_and_seeks(tmp_path):
