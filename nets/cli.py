@@ -23,6 +23,9 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", help="output path (default: beside the weights, e.g. perception_n.int8.onnx)")
     p.add_argument("--calib-source", help="video file or image folder of real frames for INT8 calibration")
     p.add_argument("--calib-frames", type=int, default=64, help="frames used for INT8 calibration")
+    p.add_argument("--int8-target", choices=("tensorrt", "cpu"), default="tensorrt",
+                   help="int8 for TensorRT (symmetric, perception_n.int8.onnx) or for ONNX Runtime on a CPU "
+                        "(asymmetric uint8 activations, faster there; perception_n.int8cpu.onnx)")
     p.add_argument("--calib-method", choices=("minmax", "percentile"), default="minmax",
                    help="INT8 activation range estimator (default minmax)")
     p.add_argument("--fp16-converter", choices=("auto", "modelopt", "onnxruntime"), default="auto",
@@ -65,6 +68,9 @@ def cmd_export(args) -> int:
     from .config import DEFAULT_WEIGHTS
 
     if args.format == "engine":
+        if args.precision == "int8" and args.int8_target == "cpu":
+            raise ValueError("--int8-target cpu makes a file for ONNX Runtime on CPUs; TensorRT needs the "
+                             "default symmetric one (drop --int8-target)")
         from .deploy.engine import require_tensorrt_runtime
 
         require_tensorrt_runtime()  # before minutes of export work: say at once what this machine lacks
@@ -99,7 +105,8 @@ def _export_onnx_precision(args, weights, out=None):
     from .deploy import precision as prec
 
     fp32 = weights.with_suffix(".onnx")
-    target = out or prec.sibling_path(fp32, args.precision)
+    int8_cpu = args.precision == "int8" and args.int8_target == "cpu"
+    target = out or prec.sibling_path(fp32, "int8cpu" if int8_cpu else args.precision)
     if args.format == "engine" and _up_to_date(target, weights, args.imgsz):
         print(f"using {target}")
         return target
@@ -123,11 +130,12 @@ def _export_onnx_precision(args, weights, out=None):
             raise ValueError("INT8 needs real frames to calibrate on: give --calib-source VIDEO_OR_FOLDER")
         calib = SAMPLE_CLIP
         print(f"calibrating on the bundled clip {SAMPLE_CLIP.name} (use --calib-source for footage like yours)")
-    prec.quantize_int8(fp32, target, calib, args.calib_frames, method=args.calib_method)
+    prec.quantize_int8(fp32, target, calib, args.calib_frames, method=args.calib_method, target=args.int8_target)
     import onnx
 
     note = prec.read_metadata(onnx.load(str(target))).get("calibration", "")
-    print(f"wrote {target} (int8 Q/DQ: symmetric, per-channel weights; calibrated {note})")
+    form = "asymmetric uint8 activations for CPUs" if int8_cpu else "symmetric"
+    print(f"wrote {target} (int8 Q/DQ: {form}, per-channel weights; calibrated {note})")
     return target
 
 

@@ -144,11 +144,11 @@ def _open(kind: str, weights: Path, device: str | None, precision: str) -> Backe
 
 
 def _sibling_onnx(weights: Path, precision: str) -> Path:
-    """weights/perception_n.pt → weights/perception_n.onnx (fp32) or perception_n.int8.onnx."""
+    """weights/perception_n.pt → weights/perception_n.onnx (fp32), .fp16.onnx, .int8.onnx or .int8cpu.onnx."""
     suffix = ".onnx" if precision == "fp32" else f".{precision}.onnx"
     path = weights.with_suffix(suffix)
     if not path.is_file():
-        flag = "" if precision == "fp32" else f" --precision {precision}"
+        flag = {"fp32": "", "int8cpu": " --precision int8 --int8-target cpu"}.get(precision, f" --precision {precision}")
         raise BackendUnavailableError(f"no ONNX file {path.name} beside {weights.name} "
                                       f"(write it with `run.py export --weights {weights} --format onnx{flag}`)")
     return path

@@ -354,6 +354,14 @@ def test_cli_exports_fp16_and_int8_beside_the_weights(fp32_onnx, calib_video, ca
     for name, precision in (("model.fp16.onnx", "fp16"), ("model.int8.onnx", "int8")):
         meta = prec.read_metadata(onnx.load(str(weights.with_name(name))))
         assert meta["precision"] == precision
+    # the CPU form of int8 gets its own name, so it never replaces the file TensorRT builds from
+    assert main(["export", "--weights", str(weights), "--precision", "int8", "--int8-target", "cpu",
+                 "--calib-source", str(calib_video), "--calib-frames", "4"]) == 0
+    assert "model.int8cpu.onnx" in capsys.readouterr().out
+    assert prec.read_metadata(onnx.load(str(weights.with_name("model.int8cpu.onnx"))))["int8_target"] == "cpu"
+    assert main(["export", "--weights", str(weights), "--format", "engine", "--precision", "int8",
+                 "--int8-target", "cpu"]) == 2
+    assert "TensorRT needs the default symmetric one" in capsys.readouterr().err
 
 
 # ----------------------------------------------------------------------------- TensorRT, CPU-testable parts
