@@ -5,8 +5,6 @@
     python benchmarks/precision_accuracy.py --weights weights/perception_n.pt --json out/precision.json
     # already exported files (siblings perception_n.fp16.onnx / .int8.onnx are found)
     python benchmarks/precision_accuracy.py --onnx weights/perception_n.onnx
-    # no weights yet: a random-init model (BatchNorm settled on real frames so outputs are not flat)
-    python benchmarks/precision_accuracy.py --random-init
 
 Accuracy is agreement with the FP32 file on the same pre-processed frames:
   road IoU     IoU of the road maps thresholded at 0.5 (summed over frames)
@@ -102,57 +100,6 @@ def compare(ref_outputs, outputs, conf: float, iou: float) -> dict:
 
 # ----------------------------------------------------------------------------- models
 
-def plain_random_model(input_size=None, config=None, seed=0):
-    """PerceptionNet as constructed: flat outputs (road ~0.3, scores < 0.01); the numbers only test the plumbing."""
-    import torch
-
-    from nets.config import load_model_config
-    from nets.model import PerceptionNet
-
-    torch.manual_seed(seed)
-    return PerceptionNet(load_model_config(config, input_size=input_size)).eval()
-
-
-def settled_random_model(frames, input_size=None, config=None, seed=0):
-    """A random-init PerceptionNet whose outputs vary with the image, for use before trained weights exist.
-
-    Random convs make features fade layer by layer, so a plain random model
-    outputs a flat road map (~0.3 everywhere) and no box above 0.01: every
-    precision then "agrees" trivially. Settling BatchNorm statistics on real
-    frames (as at the start of training) restores unit-scale features, and the
-    class-score biases are raised so some anchors pass a 0.05 threshold.
-    Settled, it still amplifies any rounding ~30 dB from input to output, far
-    more than a trained network; switching the residual branches off after
-    settling (their last BatchNorm scale to 0) leaves a shallower, smooth
-    function of the input whose FP16 error is like a trained model's. Its
-    numbers test the conversion, not the accuracy of trained weights.
-    """
-    import torch
-    from ultralytics.nn.modules.block import Bottleneck
-
-    from nets.config import load_model_config
-    from nets.deploy.calibration_frames import calibration_batches
-    from nets.model import PerceptionNet
-
-    torch.manual_seed(seed)
-    model = PerceptionNet(load_model_config(config, input_size=input_size))
-    x = torch.from_numpy(np.concatenate(list(calibration_batches(frames, model.input_size))))
-    for m in model.modules():
-        if isinstance(m, torch.nn.BatchNorm2d):
-            m.reset_running_stats()
-            m.momentum = None  # cumulative average over the frames
-    for branch in model.detect.cv3:
-        branch[-1].bias.data.fill_(-5.0)
-    model.road.logits.bias.data.fill_(0.0)
-    with torch.no_grad():
-        model.train()
-        model(x)
-    for m in model.modules():  # after settling: see the docstring
-        if isinstance(m, Bottleneck) and m.add:
-            m.cv2.bn.weight.data.zero_()
-    return model.eval()
-
-
 def export_all(model_or_weights, workdir: Path, calib: Path, calib_frames: int, method: str,
                int8_cpu: bool) -> dict[str, Path]:
     from nets.deploy import precision as prec
@@ -208,12 +155,8 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     src = ap.add_mutually_exclusive_group()
     src.add_argument("--onnx", type=Path, help="fp32 ONNX (default weights/perception_n.onnx); its "
-                                               ".fp16.onnx/.int8.onnx siblings are compared")
+                                               ".fp16.onnx/.int8.onnx (and .int8cpu.onnx) siblings are compared")
     src.add_argument("--weights", type=Path, help=".pt checkpoint: export fp32/fp16/int8 first (to --workdir)")
-    src.add_argument("--random-init", nargs="?", const="settled", choices=("settled", "plain"),
-                     help="no weights: a random-init model, BatchNorm settled on real frames (default) or plain")
-    ap.add_argument("--config", help="model YAML for --random-init")
-    ap.add_argument("--imgsz", type=int, nargs=2, metavar=("H", "W"), help="input size for --random-init")
     ap.add_argument("--workdir", type=Path, help="where exported files go (default: a temporary folder)")
     ap.add_argument("--frames", type=Path, nargs="+", default=DEFAULT_FRAMES, help="videos/folders to evaluate on")
     ap.add_argument("--frames-per-source", type=int, default=20)
@@ -228,7 +171,7 @@ def main(argv=None) -> int:
     ap.add_argument("--threads", type=int, default=0, help="ONNX Runtime intra-op threads (0: its default)")
     ap.add_argument("--json", type=Path, help="also write the results here")
     args = ap.parse_args(argv)
-    if not (args.onnx or args.weights or args.random_init):
+    if not (args.onnx or args.weights):
         from nets.config import DEFAULT_ONNX
 
         args.onnx = DEFAULT_ONNX
@@ -245,19 +188,12 @@ def main(argv=None) -> int:
             missing = [str(f) for f in files.values() if not f.is_file()]
             if missing:
                 raise SystemExit(f"missing {', '.join(missing)}: write them with `run.py export --precision ...`")
+            if sibling_path(args.onnx, "int8cpu").is_file():  # written by export --int8-target cpu
+                files["int8-cpu"] = sibling_path(args.onnx, "int8cpu")
             model_note = str(args.onnx)
         else:
-            if args.weights:
-                source, model_note = args.weights, str(args.weights)
-            else:
-                if args.random_init == "plain":
-                    source = plain_random_model(args.imgsz, args.config)
-                    model_note = "plain random init"
-                else:
-                    source = settled_random_model(read_calibration_frames(args.calib_source, 16), args.imgsz,
-                                                  args.config)
-                    model_note = "random init, BatchNorm settled on 16 calibration frames"
-            files = export_all(source, workdir, args.calib_source, args.calib_frames, args.calib_method,
+            model_note = str(args.weights)
+            files = export_all(args.weights, workdir, args.calib_source, args.calib_frames, args.calib_method,
                                args.int8_cpu)
 
         runners = {k: Runner(p, threads=args.threads) for k, p in files.items()}
