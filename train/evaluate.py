@@ -52,7 +52,8 @@ def format_report(report: dict, title: str) -> str:
     d = report.get("det")
     if d:
         derived = "  (boxes derived from masks: approximate)" if report.get("boxes_derived_from_masks") else ""
-        lines.append(f"  detect mAP50 {d['mAP50']:.4f}   mAP50-95 {d['mAP50-95']:.4f}{derived}")
+        f1 = f"   best F1 at conf {d['F1_conf']:.2f}" if d.get("F1_conf") is not None else ""
+        lines.append(f"  detect mAP50 {d['mAP50']:.4f}   mAP50-95 {d['mAP50-95']:.4f}{f1}{derived}")
         for name, c in d["per_class"].items():
             lines.append(f"    {name:<11} AP50 {c['AP50']:.4f}  AP50-95 {c['AP50-95']:.4f}  ({c['instances']} boxes)")
     return "\n".join(lines)

@@ -67,18 +67,21 @@ class DetectionScore:
     def compute(self) -> dict:
         stats = {k: np.concatenate(v, 0) if v else np.zeros(0) for k, v in self.stats.items()}
         nc = len(self.class_names)
+        best_conf = None
         per_class = {n: {"AP50": 0.0, "AP50-95": 0.0, "instances": int((stats["target_cls"] == i).sum())}
                      for i, n in enumerate(self.class_names)}
         if len(stats["tp"]) and len(stats["target_cls"]):
             out = ap_per_class(stats["tp"].reshape(-1, len(IOU_THRESHOLDS)), stats["conf"], stats["pred_cls"],
                                stats["target_cls"], names=dict(enumerate(self.class_names)))
-            p, r, ap, classes = out[2], out[3], out[5], out[6]
+            p, r, ap, classes, f1_curve, confs = out[2], out[3], out[5], out[6], out[9], out[10]
+            best_conf = float(confs[f1_curve.mean(0).argmax()])  # where ultralytics reads P and R off
             for j, c in enumerate(classes.astype(int)):
                 if c < nc:
                     per_class[self.class_names[c]].update(AP50=float(ap[j, 0]), **{"AP50-95": float(ap[j].mean())},
                                                           P=float(p[j]), R=float(r[j]))
         present = [v for v in per_class.values() if v["instances"] > 0]
         return {
+            "F1_conf": best_conf,  # the score threshold of best mean F1 over classes (a deployment default)
             "mAP50": float(np.mean([v["AP50"] for v in present])) if present else 0.0,
             "mAP50-95": float(np.mean([v["AP50-95"] for v in present])) if present else 0.0,
             "per_class": per_class,

@@ -1,0 +1,81 @@
+"""Validation metrics with hand-computed answers: road IoU / MaxF, detection AP."""
+
+import numpy as np
+import pytest
+
+from train.metrics import DetectionScore, RoadScore
+
+CLASSES = ["car", "pedestrian", "cyclist"]
+
+
+def road_case():
+    """100 road pixels (80 at p=0.9, 20 at p=0.2), 100 non-road (90 at 0.1, 10 at 0.95), 50 void at 1.0."""
+    prob = np.concatenate([np.full(80, 0.9), np.full(20, 0.2), np.full(90, 0.1), np.full(10, 0.95),
+                           np.full(50, 1.0)]).reshape(10, 25).astype(np.float32)
+    target = np.concatenate([np.ones(100), np.zeros(100), np.full(50, 255)]).reshape(10, 25).astype(np.uint8)
+    return prob, target
+
+
+def test_road_iou_and_maxf_known_answer():
+    prob, target = road_case()
+    score = RoadScore()
+    score.update(prob, target)
+    s = score.compute()
+    # at 0.5: TP 80, FN 20, FP 10 (void ignored)
+    assert s["IoU"] == pytest.approx(80 / 110)
+    # the best threshold lies just above 0.1 (byte 26): TP 100, FP 10 -> P 10/11, R 1, F 20/21
+    assert s["MaxF"] == pytest.approx(20 / 21, abs=1e-9)
+    assert s["BestThresh"] == pytest.approx(27 / 255)
+    assert s["PRE"] == pytest.approx(10 / 11) and s["REC"] == 1.0
+    assert s["FPR"] == pytest.approx(10 / 100) and s["FNR"] == 0.0
+
+
+def test_road_counts_are_summed_over_images():
+    prob, target = road_case()
+    one, two = RoadScore(), RoadScore()
+    one.update(prob, target)
+    two.update(prob, target)
+    two.update(prob, target)
+    assert two.compute()["MaxF"] == pytest.approx(one.compute()["MaxF"])
+    assert (two.histograms == 2 * one.histograms).all()
+
+
+def box(x, y, w=40, h=40, score=None, cls=0):
+    row = [x, y, x + w, y + h]
+    return row + [score, cls] if score is not None else row
+
+
+def test_perfect_detections_score_ultralytics_ceiling():
+    det = DetectionScore(CLASSES)
+    gt = np.array([box(10, 10), box(100, 50)], np.float32)
+    pred = np.array([box(10, 10, score=0.9), box(100, 50, score=0.8)], np.float32)
+    det.update(pred, gt, np.array([0, 0]))
+    out = det.compute()
+    # precision 1 up to recall 1, integrated on ultralytics' 101-point grid that ends at precision 0: 0.995
+    assert out["per_class"]["car"]["AP50"] == pytest.approx(0.995)
+    assert out["mAP50"] == pytest.approx(0.995) and out["mAP50-95"] == pytest.approx(0.995)
+    assert out["per_class"]["pedestrian"]["instances"] == 0  # absent classes do not enter the mean
+
+
+def test_half_recall_and_loose_boxes():
+    det = DetectionScore(CLASSES)
+    # two cars, one found exactly: precision 1 up to recall 0.5, where the curve drops to 0; ultralytics
+    # integrates it on a 101-point recall grid, so the drop costs half a grid step: 0.5 - 0.005
+    det.update(np.array([box(10, 10, score=0.9)], np.float32), np.array([box(10, 10), box(100, 50)], np.float32),
+               np.array([0, 0]))
+    # one pedestrian found with IoU 0.62: a hit at IoU 0.50, 0.55 and 0.60 only -> AP50-95 = 0.995 * 3/10
+    det.update(np.array([[0, 0, 100, 62, 0.8, 1]], np.float32), np.array([[0, 0, 100, 100]], np.float32),
+               np.array([1]))
+    out = det.compute()
+    assert out["per_class"]["car"]["AP50"] == pytest.approx(0.495)
+    assert out["per_class"]["pedestrian"]["AP50"] == pytest.approx(0.995)
+    assert out["per_class"]["pedestrian"]["AP50-95"] == pytest.approx(0.995 * 3 / 10)
+    assert out["mAP50"] == pytest.approx((0.495 + 0.995) / 2)
+
+
+def test_wrong_class_is_a_false_positive():
+    det = DetectionScore(CLASSES)
+    det.update(np.array([box(10, 10, score=0.9, cls=1)], np.float32), np.array([box(10, 10)], np.float32),
+               np.array([0]))
+    out = det.compute()
+    assert out["per_class"]["car"]["AP50"] == 0.0
