@@ -1,6 +1,7 @@
 """The training engine on a tiny generated CamVid-layout dataset: learning, resume, divergence, DDP."""
 
 import csv
+import json
 import os
 import subprocess
 import sys
@@ -156,3 +157,19 @@ def test_ddp_with_two_gloo_processes(recipe):
     # 8 training images, batch 4 per process, 2 processes: one optimizer step per epoch
     assert ckpt["schedule"]["last_epoch"] == 1
     assert [int(r["epoch"]) for r in read_rows(run)] == [1]
+
+
+def test_eval_camvid_command_reports_road_and_detection(tmp_path, capsys):
+    from run import main
+
+    data = make_scenes(tmp_path / "camvid", n_train=1, n_val=3)
+    out = tmp_path / "scores.json"
+    assert main(["eval", "--dataset", "camvid", "--root", str(data), "--split", "val", "--backend", "onnxruntime",
+                 "--json", str(out)]) == 0
+    report = json.loads(out.read_text())
+    assert report["frames"] == 3 and report["backend"] == "onnxruntime" and report["split"] == "val"
+    assert report["boxes_derived_from_masks"] is True
+    assert 0.0 <= report["road"]["IoU"] <= 1.0 and 0.0 < report["road"]["MaxF"] <= 1.0
+    assert report["det"]["per_class"]["car"]["instances"] == 3
+    printed = capsys.readouterr().out
+    assert "CamVid val: 3 frames" in printed and "boxes derived from masks" in printed
