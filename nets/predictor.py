@@ -145,8 +145,9 @@ def _open(kind: str, weights: Path, device: str | None, precision: str) -> Backe
 
 def _sibling_onnx(weights: Path, precision: str) -> Path:
     """weights/perception_n.pt → weights/perception_n.onnx (fp32), .fp16.onnx, .int8.onnx or .int8cpu.onnx."""
-    suffix = ".onnx" if precision == "fp32" else f".{precision}.onnx"
-    path = weights.with_suffix(suffix)
+    from .deploy.precision import sibling_path
+
+    path = sibling_path(weights.with_suffix(".onnx"), precision)
     if not path.is_file():
         flag = {"fp32": "", "int8cpu": " --precision int8 --int8-target cpu"}.get(precision, f" --precision {precision}")
         raise BackendUnavailableError(f"no ONNX file {path.name} beside {weights.name} "

@@ -12,7 +12,7 @@ from types import SimpleNamespace
 import numpy as np
 import torch
 from ultralytics.engine.validator import BaseValidator
-from ultralytics.utils.metrics import ap_per_class, box_iou
+from ultralytics.utils.metrics import ap_per_class, box_iou, smooth
 
 from .kitti_road_eval import confidence_histograms, scores_from_histograms, to_confidence_bytes
 
@@ -74,7 +74,8 @@ class DetectionScore:
             out = ap_per_class(stats["tp"].reshape(-1, len(IOU_THRESHOLDS)), stats["conf"], stats["pred_cls"],
                                stats["target_cls"], names=dict(enumerate(self.class_names)))
             p, r, ap, classes, f1_curve, confs = out[2], out[3], out[5], out[6], out[9], out[10]
-            best_conf = float(confs[f1_curve.mean(0).argmax()])  # where ultralytics reads P and R off
+            # the same smoothed peak at which ap_per_class reads P and R off
+            best_conf = float(confs[smooth(f1_curve.mean(0), 0.1).argmax()])
             for j, c in enumerate(classes.astype(int)):
                 if c < nc:
                     per_class[self.class_names[c]].update(AP50=float(ap[j, 0]), **{"AP50-95": float(ap[j].mean())},
