@@ -9,6 +9,9 @@ from __future__ import annotations
 import argparse
 
 BACKEND_CHOICES = ("auto", "tensorrt", "onnxruntime", "torch")  # nets.predictor.BACKENDS
+PRECISION_CHOICES = ("auto", "fp32", "fp16", "int8", "int8cpu")  # nets.predictor.PRECISIONS
+PRECISION_HELP = ("which exported file a .pt runs as: auto = the INT8 CPU file (.int8cpu.onnx) for ONNX Runtime on "
+                  "a CPU when it exists, else fp32; an .onnx/.engine file runs as it is")
 SOURCE_HELP = ("camera index (0), /dev/videoN, video file, image folder or glob, or rtsp/http URL "
                "(default: the bundled sample clip)")
 
@@ -20,6 +23,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                                    "FPS/latency figures, recording, screenshots, and a bird's-eye view with --calib.")
     p.add_argument("--source", help=SOURCE_HELP)
     p.add_argument("--weights", help="weights .pt/.onnx/.engine (default weights/perception_n.pt)")
+    p.add_argument("--precision", choices=PRECISION_CHOICES, default="auto", help=PRECISION_HELP)
     p.add_argument("--backend", choices=BACKEND_CHOICES, default="auto",
                    help="inference engine to start with; the window switches between those available")
     p.add_argument("--device", help="e.g. cpu or cuda:0 (default: the backend's choice)")
@@ -43,6 +47,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--backend", choices=BACKEND_CHOICES, default="auto",
                    help="inference engine (auto: TensorRT, else ONNX Runtime, else PyTorch)")
     p.add_argument("--weights", help="weights .pt/.onnx/.engine (default weights/perception_n.pt)")
+    p.add_argument("--precision", choices=PRECISION_CHOICES, default="auto", help=PRECISION_HELP)
     p.add_argument("--device", help="e.g. cpu or cuda:0 (default: the backend's choice)")
     p.add_argument("--show", action="store_true",
                    help="show the annotated frames in an OpenCV window (q quits; needs OpenCV with GUI support, "
@@ -64,6 +69,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                                    "frames through the threaded pipeline and reports its overhead.")
     p.add_argument("--backend", choices=BACKEND_CHOICES, default="auto")
     p.add_argument("--weights", help="weights .pt/.onnx/.engine (default weights/perception_n.pt)")
+    p.add_argument("--precision", choices=PRECISION_CHOICES, default="auto", help=PRECISION_HELP)
     p.add_argument("--config", help="model YAML: benchmark this architecture with random weights (no --weights)")
     p.add_argument("--device", help="e.g. cpu or cuda:0")
     p.add_argument("--source", help="video file or image folder of real frames (default: the bundled sample clip)")
@@ -114,7 +120,7 @@ def cmd_view(args) -> int:
 
     thresholds = _thresholds(args, load_runtime_config(args.runtime_config))
     return launch_viewer(source=args.source, weights=args.weights, backend=args.backend, device=args.device,
-                         calib=args.calib, thresholds=thresholds, runtime_config=args.runtime_config,
+                         precision=args.precision, calib=args.calib, thresholds=thresholds, runtime_config=args.runtime_config,
                          paused=args.paused)
 
 
@@ -195,7 +201,7 @@ def cmd_infer(args) -> int:
         if args.show:
             window = _Window(f"road perception: {info.name}")
         predictor = load_predictor(args.weights, backend=args.backend, device=args.device,
-                                   conf=thresholds.conf, iou=thresholds.iou)
+                                   conf=thresholds.conf, iou=thresholds.iou, precision=args.precision)
         video_path = None if args.no_video else (args.out or _default_video_path(spec, info))
         if video_path:
             sinks.append(VideoWriter(video_path, info.fps, config=config))
@@ -314,10 +320,10 @@ def _bench_predictor(args, tmpdir):
         pt = save_checkpoint(Path(tmpdir) / "random.pt", net)
         if args.backend != "torch":
             export_onnx(net, pt.with_suffix(".onnx"))
-        predictor = load_predictor(pt, backend=args.backend, device=args.device)
+        predictor = load_predictor(pt, backend=args.backend, device=args.device, precision=args.precision)
         return predictor, net.cfg, f"{args.config} (random weights: speed only)"
     weights = Path(args.weights) if args.weights else DEFAULT_WEIGHTS
-    predictor = load_predictor(weights, backend=args.backend, device=args.device)
+    predictor = load_predictor(weights, backend=args.backend, device=args.device, precision=args.precision)
     return predictor, _model_config_of(predictor, weights), str(weights)
 
 

@@ -53,13 +53,27 @@ class Letterbox:
                                   value=(pad_value,) * 4)
 
     def unpad_map(self, maps: np.ndarray, interpolation: int = cv2.INTER_LINEAR) -> np.ndarray:
-        """(C, h1, w1) network-size maps → (C, h0, w0) maps at the original size."""
-        left, top = self.pad
-        nh, nw = self.new_shape
+        """(C, h, w) maps on a grid over the network input → (C, h0, w0) at the original size.
+
+        The grid may be the network size or coarser (the road head's stride-4 output):
+        one affine warp per channel crops the padding and resizes in a single pass,
+        with the same pixel-centre convention as cv2.resize and F.interpolate
+        (align_corners=False).
+        """
+        h1, w1 = self.dst_shape
+        h, w = maps.shape[1:]
+        if h1 % h or w1 % w or h1 // h != w1 // w:
+            raise ValueError(f"a {h}x{w} map is not an integer-stride grid over the {h1}x{w1} network input")
+        stride = h1 // h
+        (gain_h, gain_w), (left, top) = self.ratio_pad
+        # original pixel x0 → network x = (x0 + 0.5) * gain + left → grid x = network x / stride - 0.5
+        to_grid = np.array([[gain_w / stride, 0.0, ((0.5 * gain_w + left) / stride) - 0.5],
+                            [0.0, gain_h / stride, ((0.5 * gain_h + top) / stride) - 0.5]])
         h0, w0 = self.src_shape
         out = np.empty((maps.shape[0], h0, w0), dtype=maps.dtype)
         for c in range(maps.shape[0]):
-            out[c] = cv2.resize(maps[c, top:top + nh, left:left + nw], (w0, h0), interpolation=interpolation)
+            cv2.warpAffine(maps[c], to_grid, (w0, h0), dst=out[c], flags=interpolation | cv2.WARP_INVERSE_MAP,
+                           borderMode=cv2.BORDER_REPLICATE)
         return out
 
 

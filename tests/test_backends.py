@@ -68,6 +68,30 @@ def test_road_map_returns_at_original_size():
     assert out[0, :180].mean() > 0.98 and out[0, 195:].mean() < 0.02
 
 
+@pytest.mark.parametrize("stride", [1, 4])
+def test_unpad_map_samples_each_pixel_centre_on_any_grid(stride):
+    # a map whose value is the network x (then y) coordinate of each grid cell's centre: bilinear
+    # sampling is exact on a linear ramp, so every original pixel must read back the network
+    # coordinate of its own centre, (x0 + 0.5) * gain + pad, from a full-size or a stride-4 grid
+    lb = Letterbox.fit((375, 1242), (384, 640))
+    h, w = 384 // stride, 640 // stride
+    ramp_x = np.tile((np.arange(w, dtype=np.float32) + 0.5) * stride, (h, 1))
+    ramp_y = np.tile(((np.arange(h, dtype=np.float32) + 0.5) * stride)[:, None], (1, w))
+    out = lb.unpad_map(np.stack([ramp_x, ramp_y]))
+    assert out.shape == (2, 375, 1242)
+    (gain_h, gain_w), (left, top) = lb.ratio_pad
+    x_expected = (np.arange(1242) + 0.5) * gain_w + left
+    y_expected = (np.arange(375) + 0.5) * gain_h + top
+    inner_x = slice(8, -8)  # the outermost half grid cell clamps to the edge (replicate border)
+    np.testing.assert_allclose(out[0, 100, inner_x], x_expected[inner_x], atol=1e-3)
+    np.testing.assert_allclose(out[1, 8:-8, 300], y_expected[8:-8], atol=1e-3)
+
+
+def test_unpad_map_rejects_a_grid_that_does_not_tile_the_input():
+    with pytest.raises(ValueError, match="integer-stride grid"):
+        Letterbox.fit((375, 1242), (384, 640)).unpad_map(np.zeros((1, 100, 100), np.float32))
+
+
 def test_nms_on_a_hand_made_set():
     # raw head output (1, 4+nc, A) with xywh boxes: two overlapping cars, one separate pedestrian, one weak box
     boxes = [(100, 100, 40, 40), (102, 101, 40, 40), (300, 200, 20, 50), (500, 300, 30, 30)]
@@ -120,6 +144,34 @@ def test_auto_says_what_it_chose(weights, onnx_file):
     p = load_predictor(onnx_file, backend="auto")
     assert p.backend_name == "onnxruntime"  # no TensorRT on a CPU machine
     assert "auto chose onnxruntime" in p.choice_reason and "tensorrt" in p.choice_reason
+
+
+def test_precision_auto_runs_the_int8_cpu_sibling_where_there_is_one(tmp_path):
+    import shutil
+
+    net = PerceptionNet(load_model_config(input_size=[64, 96]))
+    pt = save_checkpoint(tmp_path / "n.pt", net)
+    export_onnx(net, tmp_path / "n.onnx")
+    # only fp32 beside the checkpoint: auto runs it
+    assert load_predictor(pt, backend="onnxruntime").backend.path.name == "n.onnx"
+    shutil.copy(tmp_path / "n.onnx", tmp_path / "n.int8cpu.onnx")  # the file choice is what is under test here
+    auto = load_predictor(pt, backend="onnxruntime")
+    assert auto.backend.path.name == "n.int8cpu.onnx"
+    assert load_predictor(pt, backend="auto").backend.path.name == "n.int8cpu.onnx"
+    assert load_predictor(pt, backend="onnxruntime", precision="fp32").backend.path.name == "n.onnx"
+    # an .onnx file runs as it is, whatever the precision says
+    assert load_predictor(tmp_path / "n.onnx", backend="onnxruntime").backend.path.name == "n.onnx"
+    with pytest.raises(BackendUnavailableError, match=r"n.fp16.onnx.*--precision fp16"):
+        load_predictor(pt, backend="onnxruntime", precision="fp16")
+    with pytest.raises(ValueError, match="unknown precision"):
+        load_predictor(pt, precision="int4")
+
+
+def test_a_non_torch_predictor_keeps_torch_to_one_thread(onnx_file):
+    # torch only runs the NMS there; its idle OpenMP workers would spin on ONNX Runtime's cores
+    torch.set_num_threads(2)
+    load_predictor(onnx_file, backend="onnxruntime")
+    assert torch.get_num_threads() == 1
 
 
 def test_missing_weights_file(tmp_path):

@@ -30,6 +30,9 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                                                  "kitti-road: training (default)")
     p.add_argument("--weights", type=Path, help="model weights .pt/.onnx/.engine (default: the bundled ones)")
     p.add_argument("--backend", default="auto", choices=("auto", "tensorrt", "onnxruntime", "torch"))
+    p.add_argument("--precision", default="auto", choices=("auto", "fp32", "fp16", "int8", "int8cpu"),
+                   help="which exported file a .pt runs as (auto: the INT8 CPU file for ONNX Runtime on a CPU "
+                        "when it exists, else fp32)")
     p.add_argument("--data-config", default="configs/data/camvid.yaml", help="camvid: dataset config YAML")
     p.add_argument("--json", type=Path, help="write the scores as JSON")
     add_kitti_eval_arguments(p)
@@ -67,7 +70,7 @@ def eval_camvid(args) -> int:
     from .datasets import build_dataset
     from .evaluate import evaluate_dataset, format_report
 
-    predictor = load_predictor(args.weights, backend=args.backend, conf=0.001, iou=0.6)
+    predictor = load_predictor(args.weights, backend=args.backend, conf=0.001, iou=0.6, precision=args.precision)
     print(f"backend: {predictor.choice_reason}")
     data_cfg = load_yaml(args.data_config)
     if args.root:

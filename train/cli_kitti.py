@@ -53,7 +53,8 @@ def add_kitti_eval_arguments(parser: argparse.ArgumentParser) -> None:
 def _load_predictor(args: argparse.Namespace):
     from nets.predictor import load_predictor
 
-    predictor = load_predictor(weights=getattr(args, "weights", None), backend=getattr(args, "backend", None) or "auto")
+    predictor = load_predictor(weights=getattr(args, "weights", None), backend=getattr(args, "backend", None) or "auto",
+                               precision=getattr(args, "precision", None) or "auto")
     reason = getattr(predictor, "choice_reason", "")
     if reason:
         print(f"backend: {reason}")

@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, DistributedSampler, RandomSampler, SequentialSampler
@@ -191,8 +192,9 @@ def validate(model: PerceptionNet, loader, device, class_names: list[str], conf:
     has_det_labels = False
     for batch in tqdm(loader, desc="validate", disable=not show_progress, leave=False, unit="batch"):
         images = batch["img"].to(device)
-        raw_det, road_prob = model(images)
-        probs = road_prob[:, 0].float().cpu().numpy()
+        raw_det, road_prob = model(images)  # road on the stride-4 grid, as every backend returns it
+        road_prob = F.interpolate(road_prob.float(), size=images.shape[2:], mode="bilinear", align_corners=False)
+        probs = road_prob[:, 0].cpu().numpy()
         targets = batch["road"][:, 0].numpy()
         preds = detections_from_output(raw_det.float().cpu().numpy(), conf, iou, max_det=300)
         h, w = images.shape[2:]

@@ -12,7 +12,8 @@ from ..frames import Thresholds, load_runtime_config
 from .settings import ViewerSettings
 
 
-def build_window(source=None, weights=None, backend: str = "auto", device: str | None = None, calib=None,
+def build_window(source=None, weights=None, backend: str = "auto", device: str | None = None, precision: str = "auto",
+                 calib=None,
                  thresholds: Thresholds | None = None, runtime_config=None, paused: bool = False,
                  settings: ViewerSettings | None = None, provider=None):
     """The main window with its model loading and its source opening (both on worker threads).
@@ -26,7 +27,7 @@ def build_window(source=None, weights=None, backend: str = "auto", device: str |
     from .predictors import PredictorProvider
 
     config = load_runtime_config(runtime_config)
-    window = MainWindow(provider or PredictorProvider(weights, device), settings=settings, config=config,
+    window = MainWindow(provider or PredictorProvider(weights, device, precision), settings=settings, config=config,
                         thresholds=thresholds)
     if calib:
         window.open_calibration(calib)

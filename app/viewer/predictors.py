@@ -22,20 +22,22 @@ def _installed(*packages: str) -> bool:
 class PredictorProvider:
     """Predictors for one weights file (.pt, .onnx or .engine; default nets.config.DEFAULT_WEIGHTS)."""
 
-    def __init__(self, weights: str | Path | None = None, device: str | None = None):
+    def __init__(self, weights: str | Path | None = None, device: str | None = None, precision: str = "auto"):
         from nets.config import DEFAULT_WEIGHTS
 
         self.weights = Path(weights) if weights else DEFAULT_WEIGHTS
         self.device = device
+        self.precision = precision
 
     def file_for(self, backend: str) -> Path:
-        """The file `backend` runs: the checkpoint for torch, the ONNX file (or engine) for the others."""
+        """The file to hand load_predictor for `backend`: the checkpoint for torch; for the others
+        the weights as given (a .pt finds its ONNX sibling of the right precision there)."""
         w = self.weights
         if backend == "torch":
             return w.with_suffix(".pt")
-        if backend == "tensorrt" and w.suffix == ".engine":
-            return w
-        return w.with_suffix(".onnx") if w.suffix != ".onnx" and w.with_suffix(".onnx").is_file() else w
+        if w.suffix == ".engine" and backend != "tensorrt":
+            return w.with_suffix(".onnx")
+        return w
 
     def backends(self) -> list[str]:
         """The backends that can run this weights file here, in nets.predictor's auto order."""
@@ -60,7 +62,8 @@ class PredictorProvider:
         from nets.predictor import load_predictor
 
         weights = self.weights if backend == "auto" else self.file_for(backend)
-        predictor = load_predictor(weights, backend=backend, device=self.device, conf=conf, iou=iou)
+        predictor = load_predictor(weights, backend=backend, device=self.device, conf=conf, iou=iou,
+                                   precision=self.precision)
         try:
             predictor.warmup()
         except BaseException:
@@ -70,4 +73,4 @@ class PredictorProvider:
 
     def with_weights(self, weights: str | Path) -> PredictorProvider:
         """A provider for another weights file on the same device."""
-        return PredictorProvider(weights, self.device)
+        return PredictorProvider(weights, self.device, self.precision)

@@ -16,7 +16,8 @@ class Backend(ABC):
 
     infer(batch) takes (B, 3, H, W) float32 RGB in [0, 1] at `input_size` and
     returns (det, road): det (B, 4+nc, A) with xywh boxes in network pixels and
-    sigmoid scores; road (B, C, H, W) probabilities. Both numpy float32.
+    sigmoid scores; road (B, C, H/4, W/4) probabilities on the network's stride-4 grid
+    (older exports: (B, C, H, W); the post-processing takes any grid). Both numpy float32.
     """
 
     name: str = "backend"

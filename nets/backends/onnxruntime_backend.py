@@ -13,6 +13,15 @@ from .base import Backend, BackendUnavailableError
 METADATA_KEY = "perception"  # ONNX metadata_props key holding the model config as JSON
 
 
+def cuda_available() -> bool:
+    """Whether this onnxruntime build offers its CUDA provider (onnxruntime-gpu); False without onnxruntime."""
+    try:
+        import onnxruntime as ort
+    except ImportError:
+        return False
+    return "CUDAExecutionProvider" in ort.get_available_providers()
+
+
 class OnnxRuntimeBackend(Backend):
     name = "onnxruntime"
 

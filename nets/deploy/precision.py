@@ -9,13 +9,13 @@ Runtime on the CPU, which is how their accuracy is measured without a GPU
 
 What stays FP32 in both: the "output tail", i.e. every node between the last
 weighted layer (Conv) and a graph output. For this network that is the road
-head's final bilinear Resize + Sigmoid and the detection head's box decode
+head's Sigmoid and the detection head's box decode
 (Reshape/Concat/Slice, anchor arithmetic, stride Mul, score Sigmoid). Why:
  * the box decode adds anchor centres and multiplies by the stride (up to 32),
    so a half-precision ulp at 600 px (0.5 px) or an int8 step is a visible box error;
  * road probabilities are thresholded and swept for MaxF; fp16/int8 steps near
-   0.5 move pixels across the threshold, and the Resize is the full-resolution
-   map where that matters most;
+   0.5 move pixels across the threshold (and the post-processing interpolates
+   this stride-4 map up to every frame pixel);
  * these nodes are a tiny share of the FLOPs, so keeping them FP32 costs nothing.
 The tail is found from the graph structure (`output_tail_nodes`), not from node
 names, so it follows the architecture when the head changes. Measured on a
@@ -79,8 +79,8 @@ def output_tail_nodes(model) -> list[str]:
     """Names of the nodes between the last weighted layer and each graph output.
 
     Walks backwards from every graph output and stops at Conv/MatMul/Gemm
-    outputs, graph inputs and initializers. For PerceptionNet: the road Resize +
-    Sigmoid and the detection box decode.
+    outputs, graph inputs and initializers. For PerceptionNet: the road sigmoid
+    and the detection box decode.
     """
     producer = {out: node for node in model.graph.node for out in node.output}
     tail, seen = [], set()
