@@ -7,7 +7,8 @@
     python benchmarks/precision_accuracy.py --onnx weights/perception_n.onnx
 
 Accuracy is agreement with the FP32 file on the same pre-processed frames:
-  road IoU     IoU of the road maps thresholded at 0.5 (summed over frames)
+  road IoU     IoU of the road maps thresholded at 0.5 (summed over frames), on the
+               network's own output grid (stride 4)
   road |diff|  max and mean absolute difference of road probabilities
   boxes        fraction of FP32 boxes (after NMS at --conf) that the other file
                also finds: same class, IoU >= 0.5

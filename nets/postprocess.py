@@ -2,7 +2,8 @@
 
 Backends return raw network outputs as numpy arrays:
   det  (B, 4 + nc, A) float32 — box centre/size in network pixels, sigmoid class scores
-  road (B, C, H, W)   float32 — road probabilities at the network input size
+  road (B, C, h, w)   float32 — road probabilities on a grid over the network input
+                      (the stride-4 grid, h = H/4; older exports: the input size)
 """
 
 from __future__ import annotations
@@ -34,5 +35,5 @@ def boxes_to_original(boxes: np.ndarray, letterbox: Letterbox) -> np.ndarray:
 
 
 def road_to_original(road: np.ndarray, letterbox: Letterbox) -> np.ndarray:
-    """(C, H, W) network-size probabilities → (C, h0, w0) at the original frame size."""
+    """(C, h, w) probabilities on the network grid (stride 4 or 1) → (C, h0, w0) at the original frame size."""
     return letterbox.unpad_map(np.ascontiguousarray(road, dtype=np.float32))

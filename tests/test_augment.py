@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from nets.preprocess import PAD_VALUE, Letterbox
-from train.augment import AugmentParams, augment, crop_boxes, letterbox_sample
+from train.augment import AugmentParams, augment, crop_boxes, letterbox_sample, mosaic
 from train.sample import IGNORE, Sample
 
 INPUT = (96, 160)  # network (height, width): the 4:3 fixture is padded left and right
@@ -139,7 +139,8 @@ def test_crop_drops_mostly_hidden_boxes_and_clips_the_rest():
     ({"scale": [1.5, 0.5]}, "scale"),
     ({"scale": 1.0}, "scale"),
     ({"hsv_s": -0.1}, "hsv_s"),
-    ({"mosaic": 1.0}, "unknown"),
+    ({"mosaic": 1.5}, "mosaic"),
+    ({"mosaics": 1.0}, "unknown"),
 ])
 def test_bad_settings_name_the_key(change, message):
     with pytest.raises(ValueError, match=message):
@@ -151,3 +152,47 @@ def test_missing_setting_is_named():
     del cfg["min_box_size"]
     with pytest.raises(ValueError, match="min_box_size"):
         AugmentParams.from_config(cfg)
+
+
+def test_mosaic_tiles_four_scenes_with_their_labels():
+    # fixed zoom, no flip, no colour: each quadrant must be exactly its scene letterboxed to half the input
+    fixed = params(scale=[1.0, 1.0], flip_prob=0.0)
+    s = scene()
+    shifted = Sample(np.roll(s.image, 20, axis=1), np.roll(s.road, 20, axis=2),
+                     s.boxes + np.float32([20, 0, 20, 0]),
+                     np.array([1], np.int64), "shifted")
+    no_road = Sample(s.image, None, s.boxes, s.classes, "no road")
+    samples = [s, shifted, no_road, s]
+    out = mosaic(samples, INPUT, fixed, np.random.default_rng(0))
+    h, w = INPUT
+    th, tw = h // 2, w // 2
+    assert out.image.shape == (h, w, 3) and out.road.shape == (1, h, w)
+    corners = [(0, 0), (tw, 0), (0, th), (tw, th)]
+    for sample, (x, y) in zip(samples, corners):
+        tile = letterbox_sample(sample, (th, tw))
+        np.testing.assert_array_equal(out.image[y:y + th, x:x + tw], tile.image)
+        expected_road = tile.road if tile.road is not None else np.full((1, th, tw), IGNORE, np.uint8)
+        np.testing.assert_array_equal(out.road[:, y:y + th, x:x + tw], expected_road)
+    expected_boxes = np.concatenate([letterbox_sample(smp, (th, tw)).boxes + [x, y, x, y]
+                                     for smp, (x, y) in zip(samples, corners)])
+    np.testing.assert_allclose(out.boxes, expected_boxes, atol=1e-4)
+    assert out.classes.tolist() == [0, 1, 0, 0]
+    # every box still frames its red car in the tiled image
+    for box in out.boxes:
+        x0, y0, x1, y1 = np.round(box).astype(int)
+        assert red_pixels_bbox(out.image[y0:y1, x0:x1]) is not None
+
+
+def test_mosaic_without_box_labels_somewhere_has_none():
+    s = scene()
+    unlabelled = Sample(s.image, s.road, None, None, "no boxes")
+    out = mosaic([s, s, unlabelled, s], INPUT, params(), np.random.default_rng(1))
+    assert out.boxes is None and out.classes is None  # its cars would be taught as background
+    assert out.road is not None
+    with pytest.raises(ValueError, match="4 samples"):
+        mosaic([s, s], INPUT, params(), np.random.default_rng(1))
+
+
+def test_mosaic_is_optional_and_off_by_default():
+    assert params().mosaic == 0.0
+    assert params(mosaic=0.5).mosaic == 0.5

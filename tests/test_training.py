@@ -142,6 +142,34 @@ def test_resume_without_checkpoint_is_a_clear_error(recipe):
         engine.train(cfg, resume=True, log=lambda *_: None)
 
 
+def test_init_weights_starts_from_them_and_recipe_augment_turns_on_mosaic(recipe, monkeypatch):
+    from nets.config import load_model_config
+    from nets.model import PerceptionNet
+    from nets.weights import save_checkpoint
+
+    torch.manual_seed(7)
+    start = PerceptionNet(load_model_config("configs/model/perception_n.yaml"))
+    init = save_checkpoint(recipe.parent / "init.pt", start)
+    seen = {}
+
+    def no_update(model, criterion, optimizer, schedule, ema, scaler, loader, *args, **kwargs):
+        seen["sample"] = loader.dataset[0]  # what the recipe's augment override made of item 0
+        return {}
+
+    monkeypatch.setattr(engine, "train_one_epoch", no_update)
+    cfg = engine.load_train_config(recipe, epochs=1, init_weights=str(init))
+    cfg["augment"] = {"mosaic": 1.0}
+    engine.train(cfg, log=lambda *_: None)
+    last = torch.load(Path(cfg["out_dir"]) / "last.pt", weights_only=False)
+    for name, value in start.state_dict().items():  # no update ran: the run holds exactly the init weights
+        torch.testing.assert_close(last["train_model"][name], value, msg=name)
+    assert seen["sample"].source.startswith("mosaic of ")
+    # a checkpoint of another architecture is refused by name
+    other = save_checkpoint(recipe.parent / "s.pt", PerceptionNet(load_model_config("configs/model/perception_s.yaml")))
+    with pytest.raises(Exception, match="another architecture"):
+        engine.train(engine.load_train_config(recipe, epochs=1, init_weights=str(other)), log=lambda *_: None)
+
+
 @pytest.mark.slow
 def test_ddp_with_two_gloo_processes(recipe):
     run = recipe.parent / "ddp"

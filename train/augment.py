@@ -1,7 +1,8 @@
 """Augmentation applied consistently to a sample's image, road mask and boxes.
 
 Training: colour jitter (image only) → random scale + crop → horizontal flip →
-letterbox to the network input. Validation: letterbox only, the same geometry
+letterbox to the network input; with probability `mosaic`, four samples go
+through that at half the input size and are tiled 2x2 into one input. Validation: letterbox only, the same geometry
 inference uses (`nets.preprocess.Letterbox`). Masks are resampled by nearest
 neighbour (INTER_NEAREST_EXACT) and padded with 255 (void), so padding never counts as road or
 background; the image is padded with the inference pad value.
@@ -14,7 +15,7 @@ worker count.
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
-from typing import Mapping
+from typing import Mapping, Sequence
 
 import cv2
 import numpy as np
@@ -34,24 +35,27 @@ class AugmentParams:
     hsv_v: float  # largest relative brightness change
     min_box_visibility: float  # drop a box whose area inside the crop is under this fraction of its area
     min_box_size: float  # drop a box narrower or shorter than this, in network pixels
+    mosaic: float = 0.0  # probability of a 2x2 mosaic of four samples (see `mosaic`)
 
     @classmethod
     def from_config(cls, cfg: Mapping, source: str = "augment") -> "AugmentParams":
         names = [f.name for f in fields(cls)]
-        missing = [n for n in names if n not in cfg]
+        optional = {"mosaic"}
+        missing = [n for n in names if n not in cfg and n not in optional]
         unknown = [k for k in cfg if k not in names]
         if missing or unknown:
-            raise ValueError(f"{source}: augmentation settings need exactly the keys {names}; "
-                             f"missing {missing}, unknown {unknown} (see configs/data/camvid.yaml)")
+            raise ValueError(f"{source}: augmentation settings need the keys {[n for n in names if n not in optional]} "
+                             f"(optional: {sorted(optional)}); missing {missing}, unknown {unknown} "
+                             "(see configs/data/camvid.yaml)")
         try:
             lo, hi = (float(v) for v in cfg["scale"])
-            params = cls(scale=(lo, hi), **{n: float(cfg[n]) for n in names if n != "scale"})
+            params = cls(scale=(lo, hi), **{n: float(cfg[n]) for n in names if n != "scale" and n in cfg})
         except (TypeError, ValueError) as e:
             raise ValueError(f"{source}: augmentation settings must be numbers "
                              f"(scale a [min, max] pair): {e}") from e
         if not 0 < lo <= hi:
             raise ValueError(f"{source}: scale must be [min, max] with 0 < min <= max, got {cfg['scale']}")
-        for n in ("flip_prob", "min_box_visibility"):
+        for n in ("flip_prob", "min_box_visibility", "mosaic"):
             if not 0 <= getattr(params, n) <= 1:
                 raise ValueError(f"{source}: {n} must lie in [0, 1], got {getattr(params, n)}")
         for n in ("hsv_h", "hsv_s", "hsv_v", "min_box_size"):
@@ -92,6 +96,39 @@ def augment(sample: Sample, input_size: tuple[int, int], params: AugmentParams,
 
     cropped = Sample(np.ascontiguousarray(image), road, boxes, classes, sample.source)
     return letterbox_sample(cropped, input_size, min_box_size=params.min_box_size)
+
+
+def mosaic(samples: Sequence[Sample], input_size: tuple[int, int], params: AugmentParams,
+           rng: np.random.Generator) -> Sample:
+    """Four samples, each augmented on its own at half the input size, tiled 2x2 into one input.
+
+    A grid rather than YOLO's random-centre mosaic: every quadrant stays a whole driving
+    scene (road at the bottom, horizon across the middle), so the road labels keep their
+    meaning, while the detector sees four scenes' objects at half scale in one image.
+    (ultralytics' Mosaic transform carries its Instances labels, not a per-pixel road
+    mask with void pixels.) A quadrant whose sample has no road label is void in the
+    road mask; if any of the four has no box labels the mosaic has none, since its
+    objects would otherwise be taught as background.
+    """
+    if len(samples) != 4:
+        raise ValueError(f"a mosaic takes 4 samples, got {len(samples)}")
+    h, w = input_size
+    th, tw = h // 2, w // 2
+    tiles = [augment(s, (th, tw), params, rng) for s in samples]
+    offsets = [(0, 0), (tw, 0), (0, th), (tw, th)]  # (x, y) of each quadrant
+    image = np.full((h, w, 3), PAD_VALUE, np.uint8)
+    channels = next((t.road.shape[0] for t in tiles if t.road is not None), None)
+    road = None if channels is None else np.full((channels, h, w), IGNORE, np.uint8)
+    for t, (x, y) in zip(tiles, offsets):
+        image[y:y + th, x:x + tw] = t.image
+        if t.road is not None:
+            road[:, y:y + th, x:x + tw] = t.road
+    boxes = classes = None
+    if all(t.boxes is not None for t in tiles):
+        boxes = np.concatenate([t.boxes + np.array([x, y, x, y], np.float32) for t, (x, y) in zip(tiles, offsets)])
+        classes = np.concatenate([t.classes for t in tiles])
+    return Sample(image, road, boxes.astype(np.float32) if boxes is not None else None, classes,
+                  "mosaic of " + ", ".join(s.source for s in samples))
 
 
 def letterbox_sample(sample: Sample, input_size: tuple[int, int], min_box_size: float = 0.0) -> Sample:

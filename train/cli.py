@@ -19,6 +19,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--batch", type=int, help="override the recipe's batch size (per process)")
     p.add_argument("--workers", type=int, help="data loader processes per training process")
     p.add_argument("--out-dir", help="override the recipe's out_dir")
+    p.add_argument("--init-weights", help="start from these weights (same architecture): fine-tuning; "
+                                          "overrides the recipe's init_weights, ignored with --resume")
     p.add_argument("--device", default="cpu", help="cpu or cuda[:N] (torchrun sets the rank's GPU)")
     p.set_defaults(func=cmd_train)
 
@@ -45,7 +47,7 @@ def cmd_train(args) -> int:
     from .engine import TrainingDiverged, load_train_config, train
 
     cfg = load_train_config(args.config, epochs=args.epochs, batch=args.batch, workers=args.workers,
-                            out_dir=args.out_dir)
+                            out_dir=args.out_dir, init_weights=args.init_weights)
     try:
         train(cfg, resume=args.resume, device=args.device)
     except TrainingDiverged as e:

@@ -2,7 +2,7 @@
 
 Plain and linear, in the manner of torchvision's references/ scripts:
 
-    setup (distributed, seeds, model, EMA, optimizer, schedule, data)
+    setup (distributed, seeds, model [init_weights: fine-tune], EMA, optimizer, schedule, data)
     resume from last.pt if asked
     for each epoch: train one epoch → validate → checkpoint (last.pt, best.pt) → logs
 
@@ -35,7 +35,7 @@ from ultralytics.utils.torch_utils import ModelEMA, init_seeds
 from nets.config import PROJECT_ROOT, load_model_config, load_yaml
 from nets.model import PerceptionNet
 from nets.postprocess import detections_from_output
-from nets.weights import atomic_save
+from nets.weights import atomic_save, load_model
 
 from .datasets import build_dataset
 from .losses import MultiTaskLoss
@@ -122,7 +122,8 @@ def build_loaders(cfg: dict, model_cfg: dict, rank: int, world: int, seed: int):
     imgsz = tuple(cfg["imgsz"])
     names, road = model_cfg["classes"], model_cfg["road_classes"]
     data = cfg["data"]
-    train_set = build_dataset(data["train"], "train", imgsz, road, names, augment=True, seed=seed)
+    train_set = build_dataset(data["train"], "train", imgsz, road, names, augment=True, seed=seed,
+                              augment_overrides=cfg.get("augment"))
     val_set = build_dataset(data["val"], "val", imgsz, road, names, augment=False, seed=seed) if data.get("val") else None
     if world > 1:
         sampler = DistributedSampler(train_set, num_replicas=world, rank=rank, shuffle=True, seed=seed)
@@ -285,6 +286,12 @@ def train(cfg: dict, resume: bool = False, device: str = "cpu", log=print) -> di
 
     model_cfg = load_model_config(_resolve(cfg["model"]))
     net = PerceptionNet(model_cfg).to(dev)
+    if cfg.get("init_weights") and not resume:
+        # fine-tuning: start from trained weights of this architecture, with a fresh optimizer and schedule
+        init = _resolve(cfg["init_weights"])
+        net.load_state_dict(load_model(init, expect_config=model_cfg).state_dict())
+        if main:
+            log(f"initialised from {init}")
     criterion = MultiTaskLoss(net, cfg.get("loss", {}))
     train_set, train_loader, val_set, val_loader = build_loaders(cfg, model_cfg, rank, world, seed)
     optimizer = build_optimizer(net, cfg)

@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 from torch.utils.data import Dataset
 
-from train.augment import AugmentParams, augment, letterbox_sample
+from train.augment import AugmentParams, augment, letterbox_sample, mosaic
 from train.sample import Sample, collate
 
 
@@ -52,7 +52,11 @@ class SampleDataset(Dataset):
         if self.augment_params is None:
             return letterbox_sample(sample, self.input_size)
         rng = np.random.default_rng((self.seed, self.epoch, index))
-        return augment(sample, self.input_size, self.augment_params, rng)
+        params = self.augment_params
+        if params.mosaic > 0 and rng.random() < params.mosaic:
+            partners = rng.integers(0, len(self), 3)  # from this dataset: same kinds of labels
+            return mosaic([sample, *(self.load(int(i)) for i in partners)], self.input_size, params, rng)
+        return augment(sample, self.input_size, params, rng)
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = int(epoch)

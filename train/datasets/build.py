@@ -40,12 +40,15 @@ COMMON_KEYS = ("type", "root", "splits", "seed", "augment")
 
 
 def build_dataset(cfg: dict | str | Path, split: str, input_size: Sequence[int], road_classes: Sequence[str],
-                  class_names: Sequence[str], augment: bool, seed: int | None = None) -> SampleDataset | MixedDataset:
+                  class_names: Sequence[str], augment: bool, seed: int | None = None,
+                  augment_overrides: dict | None = None) -> SampleDataset | MixedDataset:
     """The dataset(s) of `cfg` (a data config, or the path of its YAML) for `split`, at `input_size` (h, w).
 
     `augment` True applies the config's `augment` settings (training); False
     letterboxes only (validation). `seed`, when given (the run's seed), replaces
-    the config's augmentation seeds. Several parts come back as a `MixedDataset`.
+    the config's augmentation seeds. `augment_overrides` (a training recipe's
+    `augment:`, e.g. {mosaic: 0.5}) replace those keys of every part's settings.
+    Several parts come back as a `MixedDataset`.
     """
     if isinstance(cfg, (str, Path)):
         cfg = load_yaml(resolve(cfg))
@@ -61,6 +64,8 @@ def build_dataset(cfg: dict | str | Path, split: str, input_size: Sequence[int],
         item = {**{k: cfg[k] for k in ("augment", "seed") if k in cfg}, **item}  # top-level defaults
         if seed is not None:
             item["seed"] = int(seed)  # the run's seed wins over the config's
+        if augment_overrides and "augment" in item:
+            item["augment"] = {**item["augment"], **augment_overrides}
         parts += build_parts(item, split, input_size, road_classes, class_names, augment)
     return parts[0] if len(parts) == 1 else MixedDataset(parts)
 
