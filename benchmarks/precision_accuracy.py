@@ -21,8 +21,8 @@ development machines) they multiply u8 x s8 into int16 and saturate, so this
 figure is lower there and says nothing about TensorRT.
 
 Latency is ONNX Runtime CPU inference only (no pre/post), all optimizations on,
-p50 over --runs calls after warm-up, the files taking turns so that load from
-other processes hits all of them alike.
+p50 over --runs calls after warm-up, the files taking turns in blocks so that
+load from other processes hits all of them alike.
 """
 
 from __future__ import annotations
@@ -139,16 +139,22 @@ class Runner:
         return det.astype(np.float32), road.astype(np.float32)
 
 
-def latency_p50(backends: dict, x: np.ndarray, runs: int, warmup: int) -> dict[str, float]:
+def latency_p50(backends: dict, x: np.ndarray, runs: int, warmup: int, rounds: int = 5) -> dict[str, float]:
+    """p50 ms per file. Files take turns in blocks (rounds x runs/rounds calls each), so background load
+    hits every file alike; not call by call, because a session's thread pool spins for a while after
+    each call and would steal the cores from the next file's call (that tripled the figures)."""
     for b in backends.values():
         for _ in range(warmup):
             b.infer(x)
     times = {k: [] for k in backends}
-    for _ in range(runs):
-        for k, b in backends.items():  # take turns: background load hits every file alike
-            t0 = time.perf_counter()
-            b.infer(x)
-            times[k].append((time.perf_counter() - t0) * 1e3)
+    per_block = max(runs // rounds, 1)
+    for _ in range(rounds):
+        for k, b in backends.items():
+            b.infer(x)  # untimed: the previous file's threads settle meanwhile
+            for _ in range(per_block):
+                t0 = time.perf_counter()
+                b.infer(x)
+                times[k].append((time.perf_counter() - t0) * 1e3)
     return {k: float(np.percentile(v, 50)) for k, v in times.items()}
 
 
@@ -197,6 +203,9 @@ def main(argv=None) -> int:
             files = export_all(args.weights, workdir, args.calib_source, args.calib_frames, args.calib_method,
                                args.int8_cpu)
 
+        import torch
+
+        torch.set_num_threads(1)  # torch only runs the NMS here; its spinning workers would slow ONNX Runtime
         runners = {k: Runner(p, threads=args.threads) for k, p in files.items()}
         size = runners["fp32"].input_size
         batches = list(calibration_batches(frames, size))
