@@ -164,11 +164,22 @@ def test_stop_and_ctrl_c_stop_every_thread_promptly(tmp_path):
     assert video_stamps(out) == list(range(pipeline.summary.frames_out))
 
     pipeline = Pipeline(open_source(clip), StandIn(sleep=0.02))
-    timer = threading.Timer(0.3, _thread.interrupt_main)  # Ctrl-C while run() waits in the main thread
-    timer.start()
-    with pytest.raises(KeyboardInterrupt):
+
+    def ctrl_c_once_frames_flow():  # Ctrl-C while run() waits in the main thread, mid-clip
+        if wait_for(lambda: pipeline.stats.frames_out >= 3):
+            _thread.interrupt_main()
+
+    interrupter = threading.Thread(target=ctrl_c_once_frames_flow)
+    interrupter.start()
+    try:
         pipeline.run()
-    timer.join()
+        interrupted = False
+    except KeyboardInterrupt:
+        interrupted = True
+    interrupter.join()
+    summary = pipeline.summary
+    assert interrupted, f"run() returned ({summary.state if summary else 'no summary'}, " \
+                        f"{summary.frames_out if summary else '?'} frames) instead of raising the Ctrl-C"
     assert not any(t.is_alive() for t in pipeline._threads)
     assert pipeline.summary.state == "stopped"
 

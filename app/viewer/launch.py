@@ -79,8 +79,11 @@ def launch_viewer(**kwargs) -> int:
     window.show()
     # Ctrl-C in the terminal: Qt's event loop keeps Python from running signal handlers, so wake it
     # regularly and quit cleanly (the window's closeEvent stops the pipeline and finishes recordings)
-    signal.signal(signal.SIGINT, lambda *_: window.close())
+    previous = signal.signal(signal.SIGINT, lambda *_: window.close())
     heartbeat = QTimer()
     heartbeat.start(200)
     heartbeat.timeout.connect(lambda: None)
-    return app.exec_()
+    try:
+        return app.exec_()
+    finally:
+        signal.signal(signal.SIGINT, previous)  # the caller's Ctrl-C behaviour again
