@@ -9,6 +9,7 @@ The stand-ins live in tests/stand_ins.py, shared with the other app test modules
 from __future__ import annotations
 
 import _thread
+import signal
 import threading
 import time
 
@@ -169,6 +170,9 @@ def test_stop_and_ctrl_c_stop_every_thread_promptly(tmp_path):
         if wait_for(lambda: pipeline.stats.frames_out >= 3):
             _thread.interrupt_main()
 
+    # Python's own Ctrl-C handler, whatever this process inherited: a shell starts background jobs with
+    # SIGINT ignored, and then interrupt_main() does nothing (seen running `.ci/run &`)
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     interrupter = threading.Thread(target=ctrl_c_once_frames_flow)
     interrupter.start()
     try:
@@ -176,7 +180,9 @@ def test_stop_and_ctrl_c_stop_every_thread_promptly(tmp_path):
         interrupted = False
     except KeyboardInterrupt:
         interrupted = True
-    interrupter.join()
+    finally:
+        interrupter.join()
+        signal.signal(signal.SIGINT, previous)
     summary = pipeline.summary
     assert interrupted, f"run() returned ({summary.state if summary else 'no summary'}, " \
                         f"{summary.frames_out if summary else '?'} frames) instead of raising the Ctrl-C"
