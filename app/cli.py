@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import argparse
 
-BACKEND_CHOICES = ("auto", "tensorrt", "onnxruntime", "torch")  # nets.predictor.BACKENDS
-PRECISION_CHOICES = ("auto", "fp32", "fp16", "int8", "int8cpu")  # nets.predictor.PRECISIONS
+from nets.config import BACKENDS as BACKEND_CHOICES
+from nets.config import PRECISIONS as PRECISION_CHOICES
+
 PRECISION_HELP = ("which exported file a .pt runs as: auto = the INT8 CPU file (.int8cpu.onnx) for ONNX Runtime on "
                   "a CPU when it exists, else fp32; an .onnx/.engine file runs as it is")
 SOURCE_HELP = ("camera index (0), /dev/videoN, video file, image folder or glob, or rtsp/http URL "

@@ -19,6 +19,11 @@ DEFAULT_WEIGHTS = PROJECT_ROOT / "weights" / "perception_n.pt"
 DEFAULT_ONNX = PROJECT_ROOT / "weights" / "perception_n.onnx"
 SAMPLE_CLIP = PROJECT_ROOT / "assets" / "sample_clip.mp4"
 
+# What nets.predictor.load_predictor accepts; here, in a module without torch, so the
+# command lines can offer them as choices and `run.py --help` stays instant.
+BACKENDS = ("auto", "tensorrt", "onnxruntime", "torch")
+PRECISIONS = ("auto", "fp32", "fp16", "int8", "int8cpu")
+
 # keys every resolved model config has; used to tell a model config from other YAML
 _REQUIRED = ("scale", "input_size", "classes", "road_classes", "scales", "encoder", "road_decoder", "detect")
 

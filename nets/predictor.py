@@ -17,12 +17,10 @@ import numpy as np
 import torch
 
 from .backends.base import Backend, BackendUnavailableError
-from .config import DEFAULT_WEIGHTS
+from .config import BACKENDS, DEFAULT_WEIGHTS, PRECISIONS
 from .postprocess import boxes_to_original, detections_from_output, road_to_original
 from .preprocess import to_input_tensor
 from .result import Perception
-
-BACKENDS = ("auto", "tensorrt", "onnxruntime", "torch")
 
 
 class Predictor:
@@ -90,9 +88,6 @@ class Predictor:
 
     def close(self) -> None:
         self.backend.close()
-
-
-PRECISIONS = ("auto", "fp32", "fp16", "int8", "int8cpu")
 
 
 def load_predictor(weights: str | Path | None = None, backend: str = "auto", device: str | None = None,

@@ -6,6 +6,8 @@ import argparse
 import json
 from pathlib import Path
 
+from nets.config import BACKENDS, PRECISIONS
+
 from .cli_kitti import add_kitti_commands, add_kitti_eval_arguments
 
 DATASETS = ("camvid", "kitti-road")
@@ -31,8 +33,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--split", default=None, help="camvid: train, val or test (default val); "
                                                  "kitti-road: training (default)")
     p.add_argument("--weights", type=Path, help="model weights .pt/.onnx/.engine (default: the bundled ones)")
-    p.add_argument("--backend", default="auto", choices=("auto", "tensorrt", "onnxruntime", "torch"))
-    p.add_argument("--precision", default="auto", choices=("auto", "fp32", "fp16", "int8", "int8cpu"),
+    p.add_argument("--backend", default="auto", choices=BACKENDS)
+    p.add_argument("--precision", default="auto", choices=PRECISIONS,
                    help="which exported file a .pt runs as (auto: the INT8 CPU file for ONNX Runtime on a CPU "
                         "when it exists, else fp32)")
     p.add_argument("--data-config", default="configs/data/camvid.yaml", help="camvid: dataset config YAML")
