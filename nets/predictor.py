@@ -22,6 +22,8 @@ from .postprocess import boxes_to_original, detections_from_output, road_to_orig
 from .preprocess import to_input_tensor
 from .result import Perception
 
+_TORCH_THREADS = torch.get_num_threads()  # what the process started with (OMP_NUM_THREADS or the cores)
+
 
 class Predictor:
     def __init__(self, backend: Backend, conf: float = 0.25, iou: float = 0.5, max_det: int = 100,
@@ -31,12 +33,12 @@ class Predictor:
         self.iou = iou
         self.max_det = max_det
         self.choice_reason = choice_reason or f"{backend.name} requested"
-        if backend.name != "torch":
-            # The post-processing (NMS on a few thousand candidates) gains nothing from threads,
-            # and torch's idle OpenMP workers spin on the very cores ONNX Runtime and the
-            # pipeline threads need: on 2 cores, one torch thread took post from 3.7-7 ms to
-            # 2 ms and inference down by ~2 ms. Process-wide, hence only for non-torch backends.
-            torch.set_num_threads(1)
+        # Beside another backend torch runs only the post-processing (NMS on a few thousand
+        # candidates), which gains nothing from threads, and torch's idle OpenMP workers spin on
+        # the very cores ONNX Runtime and the pipeline threads need: on 2 cores, one torch thread
+        # took post from 3.7-7 ms to 2 ms and inference down by ~2 ms. The setting is process-wide,
+        # so a torch backend (e.g. the viewer switching back to it) gets the threads back.
+        torch.set_num_threads(_TORCH_THREADS if backend.name == "torch" else 1)
 
     @property
     def backend_name(self) -> str:
@@ -128,9 +130,10 @@ def load_predictor(weights: str | Path | None = None, backend: str = "auto", dev
     raise BackendUnavailableError("no backend can run " + str(weights) + ": " + "; ".join(reasons))
 
 
-def resolve_precision(precision: str, kind: str, weights: Path, on_cpu: bool) -> str:
-    """The ONNX precision a .pt file runs as on backend `kind` ("auto" resolved; see load_predictor).
+def resolve_precision(precision: str, weights: Path, on_cpu: bool) -> str:
+    """The ONNX precision a .pt file runs as ("auto" resolved; see load_predictor).
 
+    on_cpu: ONNX Runtime will run the file on the CPU (False for TensorRT).
     INT8 is the CPU default because it is the one that is real-time there (×1.3 over fp32 on
     2 cores) at the same accuracy (road IoU 0.996 and 98 % of boxes against fp32,
     benchmarks/precision_accuracy.py). TensorRT keeps fp32 unless asked: its fp16/int8 files
@@ -138,7 +141,7 @@ def resolve_precision(precision: str, kind: str, weights: Path, on_cpu: bool) ->
     """
     if precision != "auto":
         return precision
-    if kind == "onnxruntime" and on_cpu and _sibling_path(weights, "int8cpu").is_file():
+    if on_cpu and _sibling_path(weights, "int8cpu").is_file():
         return "int8cpu"
     return "fp32"
 
@@ -158,7 +161,7 @@ def _open(kind: str, weights: Path, device: str | None, precision: str) -> Backe
         providers = ["CPUExecutionProvider"] if device == "cpu" else None
         on_cpu = providers is not None or not cuda_available()
         onnx_path = weights if weights.suffix == ".onnx" else _sibling_onnx(
-            weights, resolve_precision(precision, kind, weights, on_cpu))
+            weights, resolve_precision(precision, weights, on_cpu))
         return OnnxRuntimeBackend(onnx_path, providers=providers)
     if kind == "tensorrt":
         from .backends.tensorrt_backend import TensorRTBackend
@@ -166,7 +169,7 @@ def _open(kind: str, weights: Path, device: str | None, precision: str) -> Backe
         if weights.suffix == ".engine":
             return TensorRTBackend.from_engine(weights)
         onnx_path = weights if weights.suffix == ".onnx" else _sibling_onnx(
-            weights, resolve_precision(precision, kind, weights, on_cpu=False))
+            weights, resolve_precision(precision, weights, on_cpu=False))
         return TensorRTBackend.from_onnx(onnx_path)
     raise ValueError(f"unknown backend {kind!r}")
 

@@ -167,11 +167,15 @@ def test_precision_auto_runs_the_int8_cpu_sibling_where_there_is_one(tmp_path):
         load_predictor(pt, precision="int4")
 
 
-def test_a_non_torch_predictor_keeps_torch_to_one_thread(onnx_file):
+def test_a_non_torch_predictor_keeps_torch_to_one_thread(weights, onnx_file):
     # torch only runs the NMS there; its idle OpenMP workers would spin on ONNX Runtime's cores
+    from nets.predictor import _TORCH_THREADS
+
     torch.set_num_threads(2)
     load_predictor(onnx_file, backend="onnxruntime")
     assert torch.get_num_threads() == 1
+    load_predictor(weights[0], backend="torch")  # e.g. the viewer switching back: its threads again
+    assert torch.get_num_threads() == _TORCH_THREADS
 
 
 def test_missing_weights_file(tmp_path):
