@@ -212,7 +212,7 @@ def cmd_infer(args) -> int:
             sinks.append(JsonLinesWriter(args.json))
         print(f"source: {info.describe()}")
         print(f"backend: {predictor.backend_name} ({predictor.choice_reason}); "
-              f"{getattr(predictor.backend, 'description', '')}; input {predictor.input_size[0]}x"
+              f"{predictor.description}; input {predictor.input_size[0]}x"
               f"{predictor.input_size[1]} (HxW)")
         predictor.warmup()
         pipeline = Pipeline(source, predictor, sinks=sinks, renderer=OverlayRenderer(distance=distance, config=config),
@@ -391,7 +391,7 @@ def cmd_bench(args) -> int:
         finally:
             source.close()
         report.update({"weights": loaded, "backend": predictor.backend_name, "choice": predictor.choice_reason,
-                       "description": getattr(predictor.backend, "description", ""),
+                       "description": predictor.description,
                        "source": source.info.describe(), "cpus": os.cpu_count(), "machine": platform.machine(),
                        "date": time.strftime("%Y-%m-%d %H:%M:%S")})
         if cfg is not None:

@@ -45,6 +45,11 @@ class Predictor:
         return self.backend.name
 
     @property
+    def description(self) -> str:
+        """What runs: the engine, the file (e.g. the INT8 CPU sibling of a .pt) and its precision."""
+        return self.backend.description
+
+    @property
     def class_names(self) -> list[str]:
         return self.backend.class_names
 

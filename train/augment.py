@@ -127,8 +127,7 @@ def mosaic(samples: Sequence[Sample], input_size: tuple[int, int], params: Augme
     if all(t.boxes is not None for t in tiles):
         boxes = np.concatenate([t.boxes + np.array([x, y, x, y], np.float32) for t, (x, y) in zip(tiles, offsets)])
         classes = np.concatenate([t.classes for t in tiles])
-    return Sample(image, road, boxes.astype(np.float32) if boxes is not None else None, classes,
-                  "mosaic of " + ", ".join(s.source for s in samples))
+    return Sample(image, road, boxes, classes, "mosaic of " + ", ".join(s.source for s in samples))
 
 
 def letterbox_sample(sample: Sample, input_size: tuple[int, int], min_box_size: float = 0.0) -> Sample:

@@ -459,8 +459,7 @@ class MainWindow(QMainWindow):
             self._close_when_idle(old)
         reason = getattr(predictor, "choice_reason", "")
         self._show_model(status=reason)
-        # the description names the file actually run (e.g. the INT8 CPU sibling of a .pt) and its precision
-        described = getattr(getattr(predictor, "backend", None), "description", "") or Path(str(provider.weights)).name
+        described = getattr(predictor, "description", "") or Path(str(provider.weights)).name
         self.statusBar().showMessage(f"model: {predictor.backend_name} ({described})", 6000)
         if self._pending_source is not None:
             spec, source, paused = self._pending_source
