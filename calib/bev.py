@@ -2,8 +2,9 @@
 
 The forward warp (image → BEV) follows the KITTI Road benchmark exactly, because
 the benchmark scores in BEV and our numbers must mean the same as its numbers:
-each cell centre is projected into the image, and the cell takes the pixel
-`img[floor(v) − 1, floor(u) − 1]` (u, v read as 1-based), kept only when
+each cell centre, rounded to float32 as the devkit stores it, is projected into
+the image, and the cell takes the pixel `img[floor(v) − 1, floor(u) − 1]`
+(u, v read as 1-based), kept only when
 1 ≤ u ≤ width and 1 ≤ v ≤ height; other cells stay 0 (void in a mask).
 
 Both directions are precomputed as integer lookup maps, so a frame warps with one
@@ -98,6 +99,24 @@ class BevGrid:
 KITTI_BEV_GRID = BevGrid()
 
 
+def benchmark_cell_axes(grid: BevGrid) -> tuple[np.ndarray, np.ndarray]:
+    """The cell centres exactly as the benchmark's devkit projects them: X (cols,) and Z (rows,), float64.
+
+    The devkit steps through the centres with `np.arange` and stores them as float32
+    before projecting them in float64. A centre such as x = 6.775 then sits up to
+    5e-7 m off its exact value, which moves a few cells per frame across a pixel
+    border (u = 782.0000064 instead of 781.99999...); doing the same keeps our BEV
+    byte-identical to the devkit's, submissions included.
+    """
+    rows, cols = grid.shape
+    half = grid.resolution / 2
+    x = np.arange(grid.x_min + half, grid.x_max, grid.resolution)
+    z = np.arange(grid.z_max - half, grid.z_min, -grid.resolution)
+    if len(x) != cols or len(z) != rows:  # arange's float end test cut a cell (not on KITTI's grid): exact centres
+        x, z = grid.cell_axes()
+    return x.astype(np.float32).astype(np.float64), z.astype(np.float32).astype(np.float64)
+
+
 class BevWarp:
     """Image ↔ BEV lookup maps of one homography, image size and grid.
 
@@ -114,7 +133,7 @@ class BevWarp:
         self.image_size = (width, height)
         self.grid = grid
 
-        x, z = grid.cell_axes()
+        x, z = benchmark_cell_axes(grid)
         u, v = self.homography.road_to_pixels(x[None, :], z[:, None])  # NaN behind the camera: never kept
         with np.errstate(invalid="ignore"):
             self.valid = (u >= 1) & (u <= width) & (v >= 1) & (v <= height)

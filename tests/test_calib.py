@@ -183,12 +183,13 @@ def test_bev_warp_follows_benchmark_pixel_rule(stem):
     bev = warp.warp(index_image)
     assert bev.shape == (800, 400) and warp.valid.shape == (800, 400)
 
-    # the expected value of every cell, from the full 3x4 projection of (x, 0, z, 1)
+    # the expected value of every cell, from the full 3x4 projection of (x, 0, z, 1); the devkit
+    # stores the centres as float32 before projecting them (see the edge-cell test below)
     rect = np.eye(4)
     rect[:3, :3] = calib.R0_rect
     full = calib.P2 @ rect @ np.linalg.inv(np.vstack([calib.Tr_cam_to_road, [0, 0, 0, 1]]))
-    xs = -9.975 + 0.05 * np.arange(400)
-    zs = 45.975 - 0.05 * np.arange(800)
+    xs = (-9.975 + 0.05 * np.arange(400)).astype(np.float32).astype(np.float64)
+    zs = (45.975 - 0.05 * np.arange(800)).astype(np.float32).astype(np.float64)
     X, Z = np.meshgrid(xs, zs)
     uvw = np.einsum("ij,jrc->irc", full, np.stack([X, np.zeros_like(X), Z, np.ones_like(X)]))
     u, v = uvw[0] / uvw[2], uvw[1] / uvw[2]
@@ -198,6 +199,25 @@ def test_bev_warp_follows_benchmark_pixel_rule(stem):
     np.testing.assert_array_equal(bev, expected.astype(np.float32))
     # the near corners are outside the camera's view, the road ahead at 26 m inside
     assert not warp.valid[799, 0] and not warp.valid[799, 399] and warp.valid[400, 200]
+
+
+def test_bev_cell_on_a_pixel_border_follows_the_devkits_float32_centre():
+    """Cell (341, 335) of um_000051 projects to u = 782.0000064 from its float32 centre (the devkit's) but to
+    u = 781.99999... from the exact centre x = 6.775, z = 28.925: the devkit takes pixel column 781, not 780."""
+    homography = RoadPlaneHomography.from_kitti(load_kitti_calib(FIXTURES / "um_000051.txt"))
+    x32, z32 = float(np.float32(6.775)), float(np.float32(28.925))
+    assert (x32, z32) == (6.775000095367432, 28.924999237060547)
+    u32, v32 = homography.road_to_pixels(x32, z32)
+    u64, _ = homography.road_to_pixels(6.775, 28.925)
+    assert math.floor(u32) == 782 and math.floor(u64) == 781 and math.floor(v32) == 207  # the edge itself
+
+    warp = BevWarp(homography, (1242, 375))
+    x, z = warp.grid.cell_centres()
+    assert (x[341, 335], z[341, 335]) == pytest.approx((6.775, 28.925))
+    image = np.zeros((375, 1242), np.uint16)
+    image[206, 781] = 1  # 0-based pixel of the 1-based (782, 207)
+    image[206, 780] = 2  # the pixel the exact centre would take
+    assert warp.warp(image)[341, 335] == 1
 
 
 def test_bev_warp_keeps_channels_and_dtype_and_checks_size():
