@@ -1,6 +1,6 @@
 """KITTI Road evaluation: the benchmark's threshold sweep, in bird's-eye view and in perspective.
 
-The rules (../shared/docs/KITTI_ROAD_EVAL.md) in brief: a prediction is an 8-bit
+The rules (docs/KITTI_ROAD_EVAL.md) in brief: a prediction is an 8-bit
 confidence map; at each threshold k/255 (k = 0…255) a pixel is road when its
 confidence ≥ k/255; TP/FP/FN are counted over valid ground-truth pixels and
 summed over all images of a category; MaxF, 11-point AP and the operating point

@@ -4,7 +4,7 @@ Frames: `training/image_2/{cat}_XXXXXX.png` (cat in um, umm, uu); masks:
 `training/gt_image_2/{cat}_{channel}_XXXXXX.png` for each road channel of the
 model (`road`; `lane` exists for UM only). In OpenCV's BGR order positive =
 blue > 0 (magenta), valid = red > 0 (magenta or red), the rest (black) void —
-the devkit's rule (docs/KITTI_ROAD_EVAL.md in ../shared). A channel without a
+the devkit's rule (docs/KITTI_ROAD_EVAL.md). A channel without a
 mask file for a frame is void there. Frames without any mask of the model's
 channels are skipped unless `include_unlabelled` (then road = None).
 
