@@ -79,3 +79,50 @@ def test_wrong_class_is_a_false_positive():
                np.array([0]))
     out = det.compute()
     assert out["per_class"]["car"]["AP50"] == 0.0
+
+
+# --- pins on the ultralytics internals DetectionScore reuses (BaseValidator.match_predictions called with a
+# stand-in self, ap_per_class read by tuple position): an upgrade that changes them changes these answers
+
+def test_duplicate_is_a_false_positive_and_ap_is_the_area_less_half_a_grid_step():
+    det = DetectionScore(CLASSES)
+    # two cars; found at 0.9, found again (a duplicate) at 0.8, the second car found at 0.7
+    pred = np.array([box(10, 10, score=0.9), box(10, 10, score=0.8), box(100, 50, score=0.7)], np.float32)
+    det.update(pred, np.array([box(10, 10), box(100, 50)], np.float32), np.array([0, 0]))
+    np.testing.assert_array_equal(det.stats["tp"][0][:, 0], [True, False, True])
+    out = det.compute()
+    # precision/recall: (1, 0.5), (0.5, 0.5), (2/3, 1); its envelope is 1 up to recall 0.5, then 2/3 up to 1:
+    # area 5/6. On the 101-point grid each fall of the envelope (1 -> 2/3 at 0.5, 2/3 -> 0 at 1) costs its
+    # height times half a step (0.005): together one drop of 1, so AP = 5/6 - 0.005
+    assert out["per_class"]["car"]["AP50"] == pytest.approx(5 / 6 - 0.005)
+
+
+def test_matching_is_per_iou_threshold_in_confidence_order():
+    det = DetectionScore(CLASSES)
+    # one car; a loose box (IoU 0.72) at 0.9 claims it at thresholds 0.50-0.70; the exact box at 0.8 is then
+    # a duplicate there, but takes the still unclaimed car at 0.75-0.95
+    pred = np.array([[0, 0, 100, 72, 0.9, 0], [0, 0, 100, 100, 0.8, 0]], np.float32)
+    det.update(pred, np.array([[0, 0, 100, 100]], np.float32), np.array([0]))
+    loose = [True] * 5 + [False] * 5
+    np.testing.assert_array_equal(det.stats["tp"][0], [loose, [not t for t in loose]])
+    out = det.compute()
+    # thresholds 0.50-0.70: hit then miss, AP 0.995 (as the perfect case); 0.75-0.95: miss then hit, precision
+    # 0.5 at recall 1, so the envelope is 0.5 up to recall 1 where it falls to 0: 0.5 - 0.5 * 0.005
+    assert out["per_class"]["car"]["AP50"] == pytest.approx(0.995)
+    assert out["per_class"]["car"]["AP50-95"] == pytest.approx((5 * 0.995 + 5 * (0.5 - 0.0025)) / 10)
+
+
+def test_precision_recall_and_f1_conf_are_read_at_the_smoothed_f1_peak():
+    det = DetectionScore(CLASSES)
+    # one car found at 0.9, a false alarm elsewhere at 0.1
+    pred = np.array([box(10, 10, score=0.9), box(200, 100, score=0.1)], np.float32)
+    det.update(pred, np.array([box(10, 10)], np.float32), np.array([0]))
+    out = det.compute()
+    # on the confidence axis recall is 1 up to 0.9 and 0 above; precision falls linearly from 1 at 0.9 to 0.5
+    # at 0.1, so F1 rises up to 0.9 and drops to 0 above it. Box-smoothed over 0.1 of the axis, the peak sits
+    # half a window (0.05) below 0.9, where the window's top edge meets the drop
+    assert out["F1_conf"] == pytest.approx(0.85, abs=2e-3)
+    car = out["per_class"]["car"]
+    assert car["R"] == pytest.approx(1.0)
+    assert car["P"] == pytest.approx(1 - 0.5 * (0.9 - out["F1_conf"]) / 0.8, abs=1e-3)
+    assert car["P"] == pytest.approx(0.969, abs=2e-3)
