@@ -11,18 +11,18 @@ between backends is a difference between engines, nothing else.
 from __future__ import annotations
 
 import time
+from contextlib import nullcontext
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from .backends.base import Backend, BackendUnavailableError
 from .config import BACKENDS, DEFAULT_WEIGHTS, PRECISIONS
 from .postprocess import boxes_to_original, detections_from_output, road_to_original
 from .preprocess import to_input_tensor
 from .result import Perception
+from .torch_threads import torch_threads
 
-_TORCH_THREADS = torch.get_num_threads()  # what the process started with (OMP_NUM_THREADS or the cores)
 
 
 class Predictor:
@@ -33,12 +33,6 @@ class Predictor:
         self.iou = iou
         self.max_det = max_det
         self.choice_reason = choice_reason or f"{backend.name} requested"
-        # Beside another backend torch runs only the post-processing (NMS on a few thousand
-        # candidates), which gains nothing from threads, and torch's idle OpenMP workers spin on
-        # the very cores ONNX Runtime and the pipeline threads need: on 2 cores, one torch thread
-        # took post from 3.7-7 ms to 2 ms and inference down by ~2 ms. The setting is process-wide,
-        # so a torch backend (e.g. the viewer switching back to it) gets the threads back.
-        torch.set_num_threads(_TORCH_THREADS if backend.name == "torch" else 1)
 
     @property
     def backend_name(self) -> str:
@@ -74,7 +68,12 @@ class Predictor:
         t1 = time.perf_counter()
         det, road = self.backend.infer(batch)
         t2 = time.perf_counter()
-        per_image = detections_from_output(det, self.conf, self.iou, self.max_det)
+        # Beside another backend torch runs only this post-processing (NMS on a few thousand
+        # candidates), which gains nothing from threads, while torch's idle OpenMP workers would
+        # spin on the very cores ONNX Runtime and the pipeline threads need (docs/results/README.md).
+        # Scoped to this call, so a torch backend and the rest of the process keep their threads.
+        with torch_threads(1) if self.backend_name != "torch" else nullcontext():
+            per_image = detections_from_output(det, self.conf, self.iou, self.max_det)
         results = []
         for i, lb in enumerate(letterboxes):
             results.append(Perception(

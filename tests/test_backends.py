@@ -16,6 +16,9 @@ from nets.preprocess import Letterbox, to_input_tensor
 from nets.weights import WeightsError, load_model, save_checkpoint
 
 
+THREADS_AT_START = torch.get_num_threads()
+
+
 def sample_frame(index: int = 10) -> np.ndarray:
     """A real dash-cam frame from the bundled clip."""
     cap = cv2.VideoCapture(str(SAMPLE_CLIP))
@@ -167,15 +170,29 @@ def test_precision_auto_runs_the_int8_cpu_sibling_where_there_is_one(tmp_path):
         load_predictor(pt, precision="int4")
 
 
-def test_a_non_torch_predictor_keeps_torch_to_one_thread(weights, onnx_file):
+def test_a_non_torch_predictor_runs_its_nms_on_one_torch_thread_and_changes_nothing_else(weights, onnx_file,
+                                                                                        monkeypatch):
     # torch only runs the NMS there; its idle OpenMP workers would spin on ONNX Runtime's cores
-    from nets.predictor import _TORCH_THREADS
+    import nets.predictor
 
+    real_nms = nets.predictor.detections_from_output
+    seen = []
+
+    def recording_nms(*args, **kwargs):
+        seen.append(torch.get_num_threads())
+        return real_nms(*args, **kwargs)
+
+    monkeypatch.setattr(nets.predictor, "detections_from_output", recording_nms)
     torch.set_num_threads(2)
-    load_predictor(onnx_file, backend="onnxruntime")
-    assert torch.get_num_threads() == 1
-    load_predictor(weights[0], backend="torch")  # e.g. the viewer switching back: its threads again
-    assert torch.get_num_threads() == _TORCH_THREADS
+    try:
+        ort = load_predictor(onnx_file, backend="onnxruntime")
+        assert torch.get_num_threads() == 2  # opening a predictor leaves the process's setting alone
+        ort(sample_frame())
+        assert seen == [1] and torch.get_num_threads() == 2  # one thread for its NMS, then back
+        load_predictor(weights[0], backend="torch")(sample_frame())
+        assert seen == [1, 2]  # the torch backend keeps its threads throughout
+    finally:
+        torch.set_num_threads(THREADS_AT_START)
 
 
 def test_missing_weights_file(tmp_path):
