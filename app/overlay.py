@@ -162,7 +162,7 @@ class OverlayRenderer:
         """The text drawn on each box: "car 0.87 12.4 m" (class, score, road distance where known)."""
         texts = []
         names = perception.class_names
-        for x1, y1, x2, y2, score, cls in perception.boxes:
+        for x1, _y1, x2, y2, score, cls in perception.boxes:
             cls = int(cls)
             name = names[cls] if 0 <= cls < len(names) else str(cls)
             parts = [f"{name} {score:.2f}"] if labels else []

@@ -157,7 +157,7 @@ class PerceptionNet(nn.Module):
             det = det[0]
         return det, road_logits.sigmoid()
 
-    def set_export_mode(self, export: bool = True) -> "PerceptionNet":
+    def set_export_mode(self, export: bool = True) -> PerceptionNet:
         """Detect returns only decoded boxes in export mode (no raw feature dict in the graph)."""
         self.detect.export = export
         self.detect.format = "onnx" if export else None

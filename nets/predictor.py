@@ -189,7 +189,8 @@ def _sibling_onnx(weights: Path, precision: str) -> Path:
     """The sibling ONNX file of `precision`, or a BackendUnavailableError that says how to write it."""
     path = _sibling_path(weights, precision)
     if not path.is_file():
-        flag = {"fp32": "", "int8cpu": " --precision int8 --int8-target cpu"}.get(precision, f" --precision {precision}")
+        flags = {"fp32": "", "int8cpu": " --precision int8 --int8-target cpu"}
+        flag = flags.get(precision, f" --precision {precision}")
         raise BackendUnavailableError(f"no ONNX file {path.name} beside {weights.name} "
                                       f"(write it with `run.py export --weights {weights} --format onnx{flag}`)")
     return path

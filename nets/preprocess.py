@@ -26,7 +26,7 @@ class Letterbox:
     pad: tuple[int, int]  # (left, top) padding in network pixels
 
     @classmethod
-    def fit(cls, src_shape: tuple[int, int], dst_shape: tuple[int, int]) -> "Letterbox":
+    def fit(cls, src_shape: tuple[int, int], dst_shape: tuple[int, int]) -> Letterbox:
         h0, w0 = src_shape[:2]
         h1, w1 = dst_shape
         gain = min(h1 / h0, w1 / w0)

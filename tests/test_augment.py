@@ -79,7 +79,7 @@ def test_flip_mirrors_image_mask_and_boxes():
     flipped = augment(scene(), INPUT, params(scale=[1, 1], flip_prob=1), np.random.default_rng(0))
     plain = letterbox_sample(scene(), INPUT)
     lb = Letterbox.fit((120, 160), INPUT)
-    left, (nh, nw) = lb.pad[0], lb.new_shape
+    left, (_, nw) = lb.pad[0], lb.new_shape
     content = np.s_[:, left:left + nw]
     np.testing.assert_array_equal(flipped.image[content], plain.image[content][:, ::-1])
     np.testing.assert_array_equal(flipped.road[0][content], plain.road[0][content][:, ::-1])

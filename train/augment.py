@@ -38,7 +38,7 @@ class AugmentParams:
     mosaic: float = 0.0  # probability of a 2x2 mosaic of four samples (see `mosaic`)
 
     @classmethod
-    def from_config(cls, cfg: Mapping, source: str = "augment") -> "AugmentParams":
+    def from_config(cls, cfg: Mapping, source: str = "augment") -> AugmentParams:
         names = [f.name for f in fields(cls)]
         optional = {"mosaic"}
         missing = [n for n in names if n not in cfg and n not in optional]

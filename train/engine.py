@@ -85,7 +85,7 @@ def build_optimizer(model: torch.nn.Module, cfg: dict) -> torch.optim.Optimizer:
     """Weight decay on conv/linear weights only: decaying BatchNorm scales and biases only hurts."""
     o = cfg.get("optimizer", {})
     decay, no_decay = [], []
-    for name, p in model.named_parameters():
+    for p in model.parameters():
         if p.requires_grad:
             (decay if p.ndim > 1 else no_decay).append(p)
     groups = [{"params": decay, "weight_decay": o.get("weight_decay", 5e-4)},
@@ -124,7 +124,8 @@ def build_loaders(cfg: dict, model_cfg: dict, rank: int, world: int, seed: int):
     data = cfg["data"]
     train_set = build_dataset(data["train"], "train", imgsz, road, names, augment=True, seed=seed,
                               augment_overrides=cfg.get("augment"))
-    val_set = build_dataset(data["val"], "val", imgsz, road, names, augment=False, seed=seed) if data.get("val") else None
+    val_set = (build_dataset(data["val"], "val", imgsz, road, names, augment=False, seed=seed)
+               if data.get("val") else None)
     if world > 1:
         sampler = DistributedSampler(train_set, num_replicas=world, rank=rank, shuffle=True, seed=seed)
     else:

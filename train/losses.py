@@ -53,7 +53,8 @@ def road_loss(logits: torch.Tensor, target: torch.Tensor, dice_weight: float = 0
 def _select_images(preds: dict, targets: dict, keep: torch.Tensor) -> tuple[dict, dict]:
     """Keep only the images `keep` (bool, B) of raw Detect outputs and renumber their targets."""
     idx = keep.nonzero(as_tuple=True)[0]
-    sub_preds = {"boxes": preds["boxes"][idx], "scores": preds["scores"][idx], "feats": [f[idx] for f in preds["feats"]]}
+    sub_preds = {"boxes": preds["boxes"][idx], "scores": preds["scores"][idx],
+                 "feats": [f[idx] for f in preds["feats"]]}
     renumber = torch.cumsum(keep.long(), 0) - 1  # old image index -> new image index
     img = targets["batch_idx"].long()
     rows = keep[img]

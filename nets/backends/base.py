@@ -35,5 +35,5 @@ class Backend(ABC):
         for _ in range(runs):
             self.infer(dummy)
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - optional: a backend without resources to free keeps this no-op
         """Free engine resources (device memory, sessions)."""

@@ -154,7 +154,7 @@ class TensorRTBackend(Backend):
     # ------------------------------------------------------------------ opening
 
     @classmethod
-    def from_engine(cls, path: str | Path, device: int = 0) -> "TensorRTBackend":
+    def from_engine(cls, path: str | Path, device: int = 0) -> TensorRTBackend:
         _runtime()  # first: on a machine without TensorRT/pycuda/GPU that is the message that matters
         path = Path(path)
         if not path.is_file():
@@ -164,7 +164,7 @@ class TensorRTBackend(Backend):
 
     @classmethod
     def from_onnx(cls, onnx_path: str | Path, cache_dir: str | Path | None = None,
-                  device: int = 0) -> "TensorRTBackend":
+                  device: int = 0) -> TensorRTBackend:
         """Open the cached engine for this ONNX file, building it first if this GPU/TensorRT has none."""
         from ..deploy.engine import ensure_engine
 

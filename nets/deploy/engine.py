@@ -28,7 +28,8 @@ from pathlib import Path
 from ..backends.base import BackendUnavailableError
 from ..backends.onnxruntime_backend import METADATA_KEY
 
-INSTALL_HINT = "on a machine with an NVIDIA GPU and driver, install it with: make tensorrt (pip install -r requirements-tensorrt.txt)"
+INSTALL_HINT = ("on a machine with an NVIDIA GPU and driver, install it with: make tensorrt "
+                "(pip install -r requirements-tensorrt.txt)")
 ENGINE_CACHE_ENV = "ROADPERCEPTION_ENGINE_CACHE"  # overrides the default cache folder
 DEFAULT_CACHE_DIR = Path("~/.cache/roadperception/engines")
 DEFAULT_WORKSPACE_GIB = 2.0  # scratch memory TensorRT may use for tactics; this net needs far less
