@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Same-machine, same-moment latency: our ONNX files vs an ultralytics YOLO11n-seg at the same input.
 
-    python benchmarks/compare_yolo11n_seg.py [--runs 40] [--rounds 3]
+    python -m benchmarks.compare_yolo11n_seg [--runs 40] [--rounds 3]
 
 Absolute FPS on a shared 2-core machine moves by 30 % from minute to minute, so
 a target like "faster than YOLO11n-seg" is only meaningful measured side by side:
@@ -22,9 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-import nets  # noqa: E402,F401  (ultralytics offline)
-from nets.config import PROJECT_ROOT  # noqa: E402
+from nets.config import PROJECT_ROOT  # importing nets also makes ultralytics offline
 
 
 def export_yolo11n_seg(path: Path, input_size: tuple[int, int]) -> Path:
@@ -57,7 +55,8 @@ def median_ms(session, x: np.ndarray, runs: int) -> float:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--onnx", type=Path, nargs="+",
-                    default=[PROJECT_ROOT / "weights/perception_n.onnx", PROJECT_ROOT / "weights/perception_n.int8cpu.onnx"])
+                    default=[PROJECT_ROOT / "weights/perception_n.onnx",
+                             PROJECT_ROOT / "weights/perception_n.int8cpu.onnx"])
     ap.add_argument("--imgsz", type=int, nargs=2, default=(384, 640), metavar=("H", "W"))
     ap.add_argument("--runs", type=int, default=40)
     ap.add_argument("--rounds", type=int, default=3)

@@ -1,6 +1,6 @@
 """Count what a data config yields and write a few augmented samples to eyeball alignment.
 
-    python benchmarks/inspect_dataset.py [--config configs/data/camvid.yaml] [--split train]
+    python -m benchmarks.inspect_dataset [--config configs/data/camvid.yaml] [--split train]
                                          [--root DIR] [--num 6] [--out runs/inspect_dataset]
 
 Counts are taken on the unaugmented frames at their source size: frames, road
@@ -16,14 +16,12 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script from anywhere
+import cv2
+import numpy as np
 
-import cv2  # noqa: E402
-import numpy as np  # noqa: E402
-
-from nets.config import CONFIG_DIR, PROJECT_ROOT, load_model_config, load_yaml  # noqa: E402
-from train.datasets import build_dataset  # noqa: E402
-from train.sample import IGNORE, Sample  # noqa: E402
+from nets.config import CONFIG_DIR, PROJECT_ROOT, load_model_config, load_yaml
+from train.datasets import build_dataset
+from train.sample import IGNORE, Sample
 
 BOX_COLOURS = [(0, 200, 255), (255, 80, 0), (0, 0, 255), (255, 0, 255)]  # BGR per class
 

@@ -2,9 +2,9 @@
 """FP32 vs FP16 vs INT8 ONNX: accuracy on real frames and CPU latency (ONNX Runtime).
 
     # trained weights: export fp32/fp16/int8 beside them, then compare
-    python benchmarks/precision_accuracy.py --weights weights/perception_n.pt --json out/precision.json
+    python -m benchmarks.precision_accuracy --weights weights/perception_n.pt --json out/precision.json
     # already exported files (siblings perception_n.fp16.onnx / .int8.onnx are found)
-    python benchmarks/precision_accuracy.py --onnx weights/perception_n.onnx
+    python -m benchmarks.precision_accuracy --onnx weights/perception_n.onnx
 
 Accuracy is agreement with the FP32 file on the same pre-processed frames:
   road IoU     IoU of the road maps thresholded at 0.5 (summed over frames), on the
@@ -36,10 +36,7 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-import nets  # noqa: E402,F401  (before ultralytics: offline settings)
-from nets.config import PROJECT_ROOT  # noqa: E402
+from nets.config import PROJECT_ROOT  # importing nets also makes ultralytics offline
 
 DATA = PROJECT_ROOT.parent / "shared" / "data"
 DEFAULT_FRAMES = [DATA / "video" / "solidWhiteRight.mp4", DATA / "kitti_road" / "training" / "image_2"]

@@ -1,6 +1,6 @@
 """Screenshot of the real viewer window: play a clip for a few seconds, grab the window, save a PNG.
 
-    xvfb-run -a -s "-screen 0 1600x900x24" python scripts/screenshot_viewer.py [--out docs/viewer.png]
+    xvfb-run -a -s "-screen 0 1600x900x24" python -m scripts.screenshot_viewer [--out docs/viewer.png]
 
 (scripts/screenshot_viewer.sh does exactly that, installing Xvfb first if needed.)
 Without trained weights (weights/perception_n.pt is written by training) it builds a
@@ -17,7 +17,6 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
 
 def random_weights(folder: Path) -> Path:

@@ -4,7 +4,7 @@
 #   scripts/screenshot_viewer.sh [--weights W] [--seconds 5] [--out docs/viewer.png] [--calib FILE]
 #
 # Plays the bundled sample clip in the real window on a virtual 1600x900 X screen,
-# grabs the window and saves it (scripts/screenshot_viewer.py). Installs Xvfb and
+# grabs the window and saves it (python -m scripts.screenshot_viewer). Installs Xvfb and
 # the X libraries PyQt5's xcb plugin needs when they are missing (Debian/Ubuntu).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -33,4 +33,4 @@ if [ -f .venv/bin/activate ]; then
     . .venv/bin/activate
 fi
 echo "running the viewer under Xvfb (screen 1600x900x24) on the bundled sample clip"
-exec xvfb-run -a -s "-screen 0 1600x900x24" python scripts/screenshot_viewer.py "$@"
+exec xvfb-run -a -s "-screen 0 1600x900x24" python -m scripts.screenshot_viewer "$@"
