@@ -5,4 +5,33 @@ import os
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("OMP_NUM_THREADS", "2")
 
-import core.offline  # noqa: E402,F401  (the rest of ultralytics' offline environment, before any test imports it)
+import core.offline  # noqa: F401  (ultralytics offline before any test imports it)
+
+import pytest
+
+
+@pytest.fixture(scope="session")
+def tiny_model_files(tmp_path_factory):
+    """A tiny random-init model (input 64x96, seed 0): its checkpoint and its ONNX export, built once per run.
+
+    Shared by every test that needs a real model file but not trained weights. Read-only: a test
+    that puts files beside them copies them into its own tmp_path first.
+    """
+    import torch
+
+    from nets.config import load_model_config
+    from nets.deploy.onnx_export import export_onnx
+    from nets.model import PerceptionNet
+    from nets.weights import save_checkpoint
+
+    torch.manual_seed(0)
+    net = PerceptionNet(load_model_config(input_size=[64, 96]))
+    folder = tmp_path_factory.mktemp("tiny_model")
+    checkpoint = save_checkpoint(folder / "tiny.pt", net)
+    return checkpoint, export_onnx(net, folder / "tiny.onnx")
+
+
+@pytest.fixture(scope="session")
+def tiny_onnx(tiny_model_files):
+    """The tiny model's ONNX file (ONNX Runtime runs it in milliseconds)."""
+    return tiny_model_files[1]

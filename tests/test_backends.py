@@ -149,12 +149,11 @@ def test_auto_says_what_it_chose(weights, onnx_file):
     assert "auto chose onnxruntime" in p.choice_reason and "tensorrt" in p.choice_reason
 
 
-def test_precision_auto_runs_the_int8_cpu_sibling_where_there_is_one(tmp_path):
+def test_precision_auto_runs_the_int8_cpu_sibling_where_there_is_one(tiny_model_files, tmp_path):
     import shutil
 
-    net = PerceptionNet(load_model_config(input_size=[64, 96]))
-    pt = save_checkpoint(tmp_path / "n.pt", net)
-    export_onnx(net, tmp_path / "n.onnx")
+    pt = shutil.copy(tiny_model_files[0], tmp_path / "n.pt")
+    shutil.copy(tiny_model_files[1], tmp_path / "n.onnx")
     # only fp32 beside the checkpoint: auto runs it
     assert load_predictor(pt, backend="onnxruntime").backend.path.name == "n.onnx"
     shutil.copy(tmp_path / "n.onnx", tmp_path / "n.int8cpu.onnx")  # the file choice is what is under test here
@@ -218,11 +217,9 @@ def test_weights_of_another_architecture(tmp_path):
         load_model(tmp_path / "yolo.pt")
 
 
-def test_onnx_of_another_input_size(tmp_path):
-    net = PerceptionNet(load_model_config(input_size=[64, 96]))
-    onnx_path = export_onnx(net, tmp_path / "small.onnx")
+def test_onnx_of_another_input_size(tiny_onnx, tmp_path):
     with pytest.raises(ValueError, match=r"exported for input 64x96 .* 384x640"):
-        OnnxRuntimeBackend(onnx_path, expect_input_size=(384, 640))
+        OnnxRuntimeBackend(tiny_onnx, expect_input_size=(384, 640))
     with pytest.raises(ValueError, match="cannot load"):
         (tmp_path / "junk.onnx").write_bytes(b"not an onnx file")
         OnnxRuntimeBackend(tmp_path / "junk.onnx")

@@ -6,20 +6,9 @@ import json
 
 import cv2
 import pytest
-import torch
 
 import run
-from nets.config import load_model_config
-from nets.deploy.onnx_export import export_onnx
-from nets.model import PerceptionNet
 from stand_ins import read_stamp, write_stamped_video
-
-
-@pytest.fixture(scope="module")
-def tiny_onnx(tmp_path_factory):
-    torch.manual_seed(0)
-    net = PerceptionNet(load_model_config(input_size=[64, 96]))
-    return export_onnx(net, tmp_path_factory.mktemp("tiny") / "tiny.onnx")
 
 
 @pytest.fixture(scope="module")

@@ -32,9 +32,6 @@ from app.viewer.pacing import PacedSource  # noqa: E402
 from app.viewer.predictors import PredictorProvider  # noqa: E402
 from app.viewer.settings import ViewerSettings  # noqa: E402
 from calib.camera import load_camera_geometry  # noqa: E402
-from nets.config import load_model_config  # noqa: E402
-from nets.deploy.onnx_export import export_onnx  # noqa: E402
-from nets.model import PerceptionNet  # noqa: E402
 from stand_ins import (BLOCK, H, W, FakeCamera, StandIn, read_stamp, video_stamps,  # noqa: E402
                            write_stamped_video)
 
@@ -347,15 +344,6 @@ def test_backend_switch_builds_off_the_gui_thread_and_takes_over_on_the_next_fra
     window.play()
     wait_state(qtbot, window, "ended")
     assert window.last_frame.result.perception.backend == "second"
-
-
-@pytest.fixture(scope="module")
-def tiny_onnx(tmp_path_factory):
-    import torch
-
-    torch.manual_seed(0)
-    net = PerceptionNet(load_model_config(input_size=[64, 96]))
-    return export_onnx(net, tmp_path_factory.mktemp("tiny") / "tiny.onnx")
 
 
 def test_real_onnx_model_loads_in_the_background_and_plays_the_clip(qtbot, make_window, clip, tiny_onnx):
