@@ -6,7 +6,7 @@
 
 Colours, opacity and text sizes come from configs/runtime.yaml (`overlay:`).
 Per frame cost is a few vectorised cv2 calls (one blend and one masked copy for
-the road, a rectangle and a text per box), ~2-3 ms at 1280x720 on one CPU core.
+the road, a rectangle and a text per box): a few ms on one CPU core (docs/results/README.md).
 """
 
 from __future__ import annotations

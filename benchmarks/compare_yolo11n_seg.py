@@ -3,7 +3,7 @@
 
     python -m benchmarks.compare_yolo11n_seg [--runs 40] [--rounds 3]
 
-Absolute FPS on a shared 2-core machine moves by 30 % from minute to minute, so
+Absolute FPS on a shared 2-core machine moves a lot from minute to minute, so
 a target like "faster than YOLO11n-seg" is only meaningful measured side by side:
 the files take turns, round after round. YOLO11n-seg is built from ultralytics'
 own model YAML (random weights: latency does not depend on them; nothing is

@@ -13,8 +13,9 @@ upsampled to the input size. Inference forward returns decoded detections
 (B, 4+nc, A) in input pixels (xywh, sigmoid scores) and road probabilities
 (B, C, H/4, W/4) on the stride-4 grid: the post-processing resizes them once,
 straight to the frame's own size, instead of the graph resizing to the network
-input first (that full-size map cost ~2 ms per frame on a 2-core CPU, and
-16x the output bytes on a GPU). Built from ultralytics blocks.
+input first: a full-size map costs a resize and sigmoid on 16x the pixels per
+frame, and 16x the output bytes on a GPU (docs/results/README.md). Built from
+ultralytics blocks.
 """
 
 from __future__ import annotations

@@ -138,10 +138,9 @@ def resolve_precision(precision: str, weights: Path, on_cpu: bool) -> str:
     """The ONNX precision a .pt file runs as ("auto" resolved; see load_predictor).
 
     on_cpu: ONNX Runtime will run the file on the CPU (False for TensorRT).
-    INT8 is the CPU default because it is the one that is real-time there (×1.3 over fp32 on
-    2 cores) at the same accuracy (road IoU 0.996 and 98 % of boxes against fp32,
-    benchmarks/precision_accuracy.py). TensorRT keeps fp32 unless asked: its fp16/int8 files
-    are built on the GPU machine and are not shipped.
+    INT8 is the CPU default because it is the one that is real-time there, at fp32's
+    accuracy (docs/results/README.md, benchmarks/precision_accuracy.py). TensorRT keeps fp32
+    unless asked: its fp16/int8 files are built on the GPU machine and are not shipped.
     """
     if precision != "auto":
         return precision

@@ -3,8 +3,8 @@
     renderer = BirdsEyeRenderer(load_camera_geometry("calib.txt"), style)
     bev = renderer.render(result)          # BirdsEyeFrame: image (rows, cols, 3) BGR + footprints in metres
 
-Runs on the pipeline's output thread (numpy and two cv2.remap calls, ~2-4 ms for a
-720p frame on the KITTI grid); the panel only paints what it gets.
+Runs on the pipeline's output thread (numpy and two cv2.remap calls, a few ms per frame:
+docs/results/README.md); the panel only paints what it gets.
 
 A footprint stands where the box's bottom centre meets the road (the point the
 distance is measured to); its width is the box's bottom edge projected on the

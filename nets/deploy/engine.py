@@ -156,7 +156,7 @@ def _network_flags(trt) -> int:
 
 
 def _make_progress_monitor(trt, stream=sys.stderr):
-    """Prints the builder's top-level phases with their step counts (a build takes ~1-5 minutes)."""
+    """Prints the builder's top-level phases with their step counts (a build takes minutes)."""
 
     class Progress(trt.IProgressMonitor):
         def __init__(self):

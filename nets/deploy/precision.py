@@ -18,12 +18,11 @@ head's Sigmoid and the detection head's box decode
    this stride-4 map up to every frame pixel);
  * these nodes are a tiny share of the FLOPs, so keeping them FP32 costs nothing.
 The tail is found from the graph structure (`output_tail_nodes`), not from node
-names, so it follows the architecture when the head changes. Measured on a
-settled random-init model (tests/test_deploy.py): also keeping the heads' last
-1x1 convs in FP32 changed nothing (FP16 box SQNR 50.7 → 50.8 dB, INT8 road
-SQNR 18.1 → 18.2 dB), because the error is accumulated in the backbone; so
-only the tail is kept, and `keep_fp32` / `exclude` take more by name if the
-trained model's measurement (benchmarks/precision_accuracy.py) asks for it.
+names, so it follows the architecture when the head changes. Also keeping the
+heads' last 1x1 convs in FP32 changed nothing measurable (docs/results/README.md),
+because the error is accumulated in the backbone; so only the tail is kept, and
+`keep_fp32` / `exclude` take more by name if the trained model's measurement
+(benchmarks/precision_accuracy.py) asks for it.
 
 FP16 converter: NVIDIA ModelOpt AutoCast (`modelopt.onnx.autocast`) when it is
 importable, else ONNX Runtime's `onnxruntime.transformers.float16` (ships in
