@@ -4,8 +4,8 @@ The forward warp (image → BEV) follows the KITTI Road benchmark exactly, becau
 the benchmark scores in BEV and our numbers must mean the same as its numbers:
 each cell centre, rounded to float32 as the devkit stores it, is projected into
 the image, and the cell takes the pixel `img[floor(v) − 1, floor(u) − 1]`
-(u, v read as 1-based), kept only when
-1 ≤ u ≤ width and 1 ≤ v ≤ height; other cells stay 0 (void in a mask).
+(u, v read as 1-based), kept only when 1 ≤ u ≤ width and 1 ≤ v ≤ height;
+other cells stay 0 (void in a mask).
 
 Both directions are precomputed as integer lookup maps, so a frame warps with one
 `cv2.remap` (nearest neighbour); maps are cached per (homography, image size, grid).

@@ -24,7 +24,6 @@ from .result import Perception
 from .torch_threads import torch_threads
 
 
-
 class Predictor:
     def __init__(self, backend: Backend, conf: float = 0.25, iou: float = 0.5, max_det: int = 100,
                  choice_reason: str = ""):
