@@ -35,7 +35,7 @@ from ultralytics.utils.torch_utils import ModelEMA, init_seeds
 from nets.config import PROJECT_ROOT, load_model_config, load_yaml
 from nets.model import PerceptionNet
 from nets.postprocess import detections_from_output
-from nets.weights import atomic_save, load_model
+from nets.weights import atomic_save, load_checkpoint_file, load_model
 
 from .datasets import build_dataset
 from .losses import MultiTaskLoss
@@ -237,7 +237,11 @@ def flat_metrics(metrics: dict) -> dict:
 
 
 def rng_state() -> dict:
-    state = {"python": random.getstate(), "numpy": np.random.get_state(), "torch": torch.get_rng_state()}
+    # numpy's state holds an ndarray, which weights_only loading refuses: stored as a tensor and plain numbers
+    kind, keys, pos, has_gauss, cached = np.random.get_state()
+    state = {"python": random.getstate(), "numpy": [kind, torch.from_numpy(keys.astype(np.int64)), int(pos),
+                                                    int(has_gauss), float(cached)],
+             "torch": torch.get_rng_state()}
     if torch.cuda.is_available():
         state["cuda"] = torch.cuda.get_rng_state_all()
     return state
@@ -245,10 +249,27 @@ def rng_state() -> dict:
 
 def set_rng_state(state: dict) -> None:
     random.setstate(state["python"])
-    np.random.set_state(state["numpy"])
+    kind, keys, pos, has_gauss, cached = state["numpy"]
+    np.random.set_state((kind, np.asarray(keys, dtype=np.int64).astype(np.uint32), pos, has_gauss, cached))
     torch.set_rng_state(state["torch"])
     if "cuda" in state and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def plain(obj):
+    """`obj` with numpy scalars as Python numbers, arrays as tensors and paths as strings: what
+    torch.load(weights_only=True) reads back (metrics carry numpy floats)."""
+    if isinstance(obj, dict):
+        return {k: plain(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return type(obj)(plain(v) for v in obj)
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, np.ndarray):
+        return torch.from_numpy(obj.copy())
+    if isinstance(obj, Path):
+        return str(obj)
+    return obj
 
 
 def make_checkpoint(net, ema, optimizer, schedule, scaler, epoch, best_fitness, metrics, cfg) -> dict:
@@ -263,9 +284,9 @@ def make_checkpoint(net, ema, optimizer, schedule, scaler, epoch, best_fitness, 
         "schedule": schedule.state_dict(),
         "scaler": scaler.state_dict() if scaler is not None else None,
         "epoch": epoch,  # epochs completed
-        "best_fitness": best_fitness,
-        "metrics": metrics,
-        "train_config": {k: v for k, v in cfg.items() if not k.startswith("_")},
+        "best_fitness": float(best_fitness),
+        "metrics": plain(metrics),
+        "train_config": plain({k: v for k, v in cfg.items() if not k.startswith("_")}),
         "rng": rng_state(),
         "date": time.strftime("%Y-%m-%d %H:%M:%S"),
     }
@@ -304,7 +325,7 @@ def train(cfg: dict, resume: bool = False, device: str = "cpu", log=print) -> di
     if resume:
         if not last.is_file():
             raise FileNotFoundError(f"--resume: no checkpoint at {last}; start without --resume")
-        ckpt = torch.load(last, map_location=dev, weights_only=False)
+        ckpt = load_checkpoint_file(last, map_location=dev)
         net.load_state_dict(ckpt["train_model"])
         if ema is not None:
             ema.ema.load_state_dict(ckpt["model"])
