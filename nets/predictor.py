@@ -167,7 +167,14 @@ def _open(kind: str, weights: Path, device: str | None, precision: str) -> Backe
         on_cpu = providers is not None or not cuda_available()
         onnx_path = weights if weights.suffix == ".onnx" else _sibling_onnx(
             weights, resolve_precision(precision, weights, on_cpu))
-        return OnnxRuntimeBackend(onnx_path, providers=providers)
+        backend = OnnxRuntimeBackend(onnx_path, providers=providers)
+        if weights.suffix == ".pt":
+            try:
+                _check_sibling(weights, onnx_path, backend.metadata)
+            except BaseException:
+                backend.close()
+                raise
+        return backend
     if kind == "tensorrt":
         from .backends.tensorrt_backend import TensorRTBackend
 
@@ -175,6 +182,8 @@ def _open(kind: str, weights: Path, device: str | None, precision: str) -> Backe
             return TensorRTBackend.from_engine(weights)
         onnx_path = weights if weights.suffix == ".onnx" else _sibling_onnx(
             weights, resolve_precision(precision, weights, on_cpu=False))
+        if weights.suffix == ".pt":
+            _check_sibling(weights, onnx_path)
         return TensorRTBackend.from_onnx(onnx_path)
     raise ValueError(f"unknown backend {kind!r}")
 
@@ -190,7 +199,22 @@ def _sibling_onnx(weights: Path, precision: str) -> Path:
     """The sibling ONNX file of `precision`, or a BackendUnavailableError that says how to write it."""
     path = _sibling_path(weights, precision)
     if not path.is_file():
-        flag = {"fp32": "", "int8cpu": " --precision int8 --int8-target cpu"}.get(precision, f" --precision {precision}")
-        raise BackendUnavailableError(f"no ONNX file {path.name} beside {weights.name} "
-                                      f"(write it with `run.py export --weights {weights} --format onnx{flag}`)")
+        raise BackendUnavailableError(f"no ONNX file {path.name} beside {weights.name} ({_export_hint(weights, path)})")
     return path
+
+
+def _check_sibling(weights: Path, path: Path, metadata: dict | None = None) -> None:
+    """BackendUnavailableError unless the sibling `path` was exported from the weights in `weights`
+    (its recorded digest; see nets.deploy.sibling_check). A damaged .pt is a WeightsError here."""
+    from .deploy.sibling_check import sibling_is_stale
+
+    stale = sibling_is_stale(weights, path, metadata)
+    if stale:
+        raise BackendUnavailableError(f"{path.name} is not an export of {weights.name}: {stale} "
+                                      f"(re-{_export_hint(weights, path)})")
+
+
+def _export_hint(weights: Path, path: Path) -> str:
+    precision = next((p for p in ("int8cpu", "int8", "fp16") if path.name.endswith(f".{p}.onnx")), "fp32")
+    flag = {"fp32": "", "int8cpu": " --precision int8 --int8-target cpu"}.get(precision, f" --precision {precision}")
+    return f"write it with `run.py export --weights {weights} --format onnx{flag}`"

@@ -46,6 +46,7 @@ class OnnxRuntimeBackend(Backend):
         meta = self.session.get_modelmeta().custom_metadata_map
         if METADATA_KEY not in meta:
             raise ValueError(f"{path} carries no '{METADATA_KEY}' metadata: it was not exported by `run.py export`")
+        self.metadata = dict(meta)
         self.config = json.loads(meta[METADATA_KEY])
         inp = self.session.get_inputs()[0]
         self.input_name = inp.name

@@ -11,6 +11,7 @@ import torch
 
 from ..backends.onnxruntime_backend import METADATA_KEY
 from ..model import PerceptionNet
+from ..weights import WEIGHTS_DIGEST_KEY, weights_digest
 
 DEFAULT_OPSET = 17
 
@@ -37,7 +38,9 @@ def export_onnx(model: PerceptionNet, out_path: str | Path, input_size: tuple[in
     proto = onnx.load(str(out_path))
     if simplify:
         proto = _slim(proto)
-    meta = {METADATA_KEY: json.dumps(cfg), "precision": "fp32", "stride": "32"}
+    # the digest ties the file to the weights it came from: a .pt's sibling is used only if they match
+    meta = {METADATA_KEY: json.dumps(cfg), "precision": "fp32", "stride": "32",
+            WEIGHTS_DIGEST_KEY: weights_digest(model.state_dict())}
     for key, value in meta.items():
         entry = proto.metadata_props.add()
         entry.key, entry.value = key, value
