@@ -18,6 +18,7 @@ DEFAULT_MODEL_CONFIG = CONFIG_DIR / "model" / "perception_n.yaml"
 DEFAULT_WEIGHTS = PROJECT_ROOT / "weights" / "perception_n.pt"
 DEFAULT_ONNX = PROJECT_ROOT / "weights" / "perception_n.onnx"
 SAMPLE_CLIP = PROJECT_ROOT / "assets" / "sample_clip.mp4"
+RUNTIME_CONFIG = CONFIG_DIR / "runtime.yaml"
 
 # What nets.predictor.load_predictor accepts; here, in a module without torch, so the
 # command lines can offer them as choices and `run.py --help` stays instant.
@@ -77,6 +78,21 @@ def validate_model_config(cfg: dict, source: str = "model config") -> dict:
     if not cfg["classes"] or not cfg["road_classes"]:
         raise ConfigError(f"{source}: 'classes' and 'road_classes' must each name at least one class")
     return cfg
+
+
+_THRESHOLDS: dict | None = None
+
+
+def default_thresholds() -> dict:
+    """{conf, iou, road}: the `thresholds` of configs/runtime.yaml, the one place these defaults live
+    (a Predictor made without thresholds and the app's Thresholds both read them here)."""
+    global _THRESHOLDS
+    if _THRESHOLDS is None:
+        t = load_yaml(RUNTIME_CONFIG).get("thresholds")
+        if not isinstance(t, dict) or not {"conf", "iou", "road"} <= set(t):
+            raise ConfigError(f"{RUNTIME_CONFIG}: 'thresholds' must give conf, iou and road")
+        _THRESHOLDS = {k: float(t[k]) for k in ("conf", "iou", "road")}
+    return dict(_THRESHOLDS)
 
 
 def scaled_channels(cfg: dict) -> list[int]:

@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from .backends.base import Backend, BackendUnavailableError
-from .config import BACKENDS, DEFAULT_WEIGHTS, PRECISIONS
+from .config import BACKENDS, DEFAULT_WEIGHTS, PRECISIONS, default_thresholds
 from .postprocess import boxes_to_original, detections_from_output, road_to_original
 from .preprocess import to_input_tensor
 from .result import Perception
@@ -26,11 +26,13 @@ _TORCH_THREADS = torch.get_num_threads()  # what the process started with (OMP_N
 
 
 class Predictor:
-    def __init__(self, backend: Backend, conf: float = 0.25, iou: float = 0.5, max_det: int = 100,
+    def __init__(self, backend: Backend, conf: float | None = None, iou: float | None = None, max_det: int = 100,
                  choice_reason: str = ""):
+        """conf, iou: None takes the thresholds of configs/runtime.yaml."""
+        defaults = default_thresholds()
         self.backend = backend
-        self.conf = conf
-        self.iou = iou
+        self.conf = defaults["conf"] if conf is None else conf
+        self.iou = defaults["iou"] if iou is None else iou
         self.max_det = max_det
         self.choice_reason = choice_reason or f"{backend.name} requested"
         # Beside another backend torch runs only the post-processing (NMS on a few thousand
@@ -98,7 +100,7 @@ class Predictor:
 
 
 def load_predictor(weights: str | Path | None = None, backend: str = "auto", device: str | None = None,
-                   conf: float = 0.25, iou: float = 0.5, precision: str = "auto") -> Predictor:
+                   conf: float | None = None, iou: float | None = None, precision: str = "auto") -> Predictor:
     """Open a predictor on a weights file: .pt (PyTorch), .onnx (ONNX Runtime) or .engine (TensorRT).
 
     backend "auto" tries TensorRT → ONNX Runtime → PyTorch and records why it chose
@@ -106,7 +108,7 @@ def load_predictor(weights: str | Path | None = None, backend: str = "auto", dev
     siblings (same stem, .onnx; and a cached engine) so `auto` can use them.
     precision picks which sibling ONNX a .pt file runs as (an .onnx or .engine file
     is what it is): "auto" is the INT8 CPU file (.int8cpu.onnx) where ONNX Runtime
-    runs on the CPU and that file exists, otherwise fp32.
+    runs on the CPU and that file exists, otherwise fp32. conf, iou: None takes configs/runtime.yaml's.
     """
     if backend not in BACKENDS:
         raise ValueError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")

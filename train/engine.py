@@ -32,7 +32,7 @@ from torch.utils.data import DataLoader, DistributedSampler, RandomSampler, Sequ
 from tqdm import tqdm
 from ultralytics.utils.torch_utils import ModelEMA, init_seeds
 
-from nets.config import PROJECT_ROOT, load_model_config, load_yaml
+from nets.config import PROJECT_ROOT, load_model_config
 from nets.model import PerceptionNet
 from nets.postprocess import detections_from_output
 from nets.weights import atomic_save, load_checkpoint_file, load_model
@@ -40,6 +40,7 @@ from nets.weights import atomic_save, load_checkpoint_file, load_model
 from .datasets import build_dataset
 from .losses import MultiTaskLoss
 from .metrics import DetectionScore, RoadScore
+from .recipe import load_train_config  # noqa: F401  (engine.load_train_config: the recipe loader)
 
 
 class TrainingDiverged(RuntimeError):
@@ -47,16 +48,6 @@ class TrainingDiverged(RuntimeError):
 
 
 # ---------------------------------------------------------------------------- setup
-
-
-def load_train_config(path: str | Path, **overrides) -> dict:
-    cfg = load_yaml(path)
-    for key in ("model", "data", "epochs", "batch", "imgsz"):
-        if key not in cfg:
-            raise ValueError(f"training config {path} lacks '{key}'; see configs/train/camvid_n.yaml")
-    cfg.update({k: v for k, v in overrides.items() if v is not None})
-    cfg["_source"] = str(path)
-    return cfg
 
 
 def _resolve(path: str) -> Path:
