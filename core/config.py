@@ -66,8 +66,13 @@ def load_yaml(path: str | Path) -> dict:
 
 def closest_key(key, valid) -> str | None:
     """The valid key a typo most likely meant (`optimiser` → `optimizer`), or None when none is close."""
-    match = difflib.get_close_matches(str(key), [str(v) for v in valid], n=1, cutoff=0.6)
-    return match[0] if match else None
+    key, valid = str(key), [str(v) for v in valid]
+    match = difflib.get_close_matches(key, valid, n=1, cutoff=0.6)
+    if match:
+        return match[0]
+    # an abbreviation or a spelled-out form (`confidence` for `conf`) is too short a match for difflib
+    affixed = [v for v in valid if min(len(v), len(key)) >= 3 and (key.startswith(v) or v.startswith(key))]
+    return max(affixed, key=len) if affixed else None
 
 
 def unknown_key_message(key, valid, source: str, where: str = "") -> str:
