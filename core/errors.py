@@ -23,3 +23,7 @@ class BadInputError(UserError, ValueError):
 
 class InputNotFoundError(UserError, FileNotFoundError):
     """A file or folder the user named does not exist (a FileNotFoundError too)."""
+
+
+class OutputError(UserError, OSError):
+    """An output cannot be written: a folder that does not exist or is read-only, a full disk."""

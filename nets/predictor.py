@@ -16,6 +16,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from core.errors import BadInputError, InputNotFoundError
+
 from .backends.base import Backend, BackendUnavailableError
 from .config import BACKENDS, DEFAULT_WEIGHTS, PRECISIONS, default_thresholds
 from .postprocess import boxes_to_original, detections_from_output, road_to_original
@@ -111,15 +113,15 @@ def load_predictor(weights: str | Path | None = None, backend: str = "auto", dev
     runs on the CPU and that file exists, otherwise fp32. conf, iou: None takes configs/runtime.yaml's.
     """
     if backend not in BACKENDS:
-        raise ValueError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
+        raise BadInputError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
     if precision not in PRECISIONS:
-        raise ValueError(f"unknown precision {precision!r}; choose one of {', '.join(PRECISIONS)}")
+        raise BadInputError(f"unknown precision {precision!r}; choose one of {', '.join(PRECISIONS)}")
     weights = Path(weights) if weights else DEFAULT_WEIGHTS
     if not weights.exists():
-        raise FileNotFoundError(f"weights file not found: {weights}")
+        raise InputNotFoundError(f"weights file not found: {weights}")
     kinds = {".pt": "torch", ".onnx": "onnxruntime", ".engine": "tensorrt"}
     if weights.suffix not in kinds:
-        raise ValueError(f"{weights}: unknown weights type {weights.suffix!r}; expected .pt, .onnx or .engine")
+        raise BadInputError(f"{weights}: unknown weights type {weights.suffix!r}; expected .pt, .onnx or .engine")
 
     if backend != "auto":
         return Predictor(_open(backend, weights, device, precision), conf, iou,

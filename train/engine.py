@@ -32,6 +32,8 @@ from torch.utils.data import DataLoader, DistributedSampler, RandomSampler, Sequ
 from tqdm import tqdm
 from ultralytics.utils.torch_utils import ModelEMA, init_seeds
 
+from core.config import ConfigError
+from core.errors import InputNotFoundError, MissingDependencyError
 from nets.config import PROJECT_ROOT, load_model_config
 from nets.model import PerceptionNet
 from nets.postprocess import detections_from_output
@@ -62,7 +64,7 @@ def setup_distributed(device: str) -> tuple[int, int, torch.device]:
     local_rank = int(os.environ.get("LOCAL_RANK", 0))
     if device.startswith("cuda"):
         if not torch.cuda.is_available():
-            raise ValueError("--device cuda asked for, but PyTorch sees no CUDA GPU here; use --device cpu")
+            raise MissingDependencyError("--device cuda asked for, but PyTorch sees no CUDA GPU here; use --device cpu")
         dev = torch.device("cuda", local_rank if world > 1 else torch.device(device).index or 0)
         torch.cuda.set_device(dev)
     else:
@@ -86,7 +88,7 @@ def build_optimizer(model: torch.nn.Module, cfg: dict) -> torch.optim.Optimizer:
         return torch.optim.AdamW(groups, lr=lr, betas=(o.get("momentum", 0.9), 0.999))
     if name == "sgd":
         return torch.optim.SGD(groups, lr=lr, momentum=o.get("momentum", 0.937), nesterov=True)
-    raise ValueError(f"optimizer.name {name!r} is not one of adamw, sgd")
+    raise ConfigError(f"optimizer.name {name!r} is not one of adamw, sgd")
 
 
 def build_schedule(optimizer, cfg: dict, iters_per_epoch: int) -> torch.optim.lr_scheduler.LambdaLR:
@@ -97,7 +99,7 @@ def build_schedule(optimizer, cfg: dict, iters_per_epoch: int) -> torch.optim.lr
     final = s.get("final_lr_ratio", 0.01)
     kind = s.get("name", "cosine")
     if kind not in ("cosine", "poly"):
-        raise ValueError(f"schedule.name {kind!r} is not one of cosine, poly")
+        raise ConfigError(f"schedule.name {kind!r} is not one of cosine, poly")
 
     def factor(it: int) -> float:
         if it < warmup:
@@ -315,7 +317,7 @@ def train(cfg: dict, resume: bool = False, device: str = "cpu", log=print) -> di
     start_epoch, best_fitness, history = 0, -1.0, []
     if resume:
         if not last.is_file():
-            raise FileNotFoundError(f"--resume: no checkpoint at {last}; start without --resume")
+            raise InputNotFoundError(f"--resume: no checkpoint at {last}; start without --resume")
         ckpt = load_checkpoint_file(last, map_location=dev)
         net.load_state_dict(ckpt["train_model"])
         if ema is not None:

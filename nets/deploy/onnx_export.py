@@ -9,6 +9,8 @@ from pathlib import Path
 
 import torch
 
+from core.errors import BadInputError
+
 from ..backends.onnxruntime_backend import METADATA_KEY
 from ..model import PerceptionNet
 from ..weights import WEIGHTS_DIGEST_KEY, weights_digest
@@ -29,7 +31,7 @@ def export_onnx(model: PerceptionNet, out_path: str | Path, input_size: tuple[in
         cfg["input_size"] = [int(v) for v in input_size]
     h, w = cfg["input_size"]
     if h % 32 or w % 32:
-        raise ValueError(f"input size {h}x{w} must be multiples of 32")
+        raise BadInputError(f"input size {h}x{w} must be multiples of 32")
     dummy = torch.zeros(1, 3, h, w)
     with warnings.catch_warnings(), torch.inference_mode():
         warnings.simplefilter("ignore")  # tracer warnings about shape-dependent Python values are expected here
