@@ -10,7 +10,8 @@ import yaml
 from app.frames import Thresholds, load_runtime_config
 from calib.camera import ImplausibleCameraWarning, load_camera_geometry, parse_camera_config
 from core.config import NUMBER, ConfigError, Either, Open, closest_key, schema_from_example, validate
-from core.errors import UserError
+from core.errors import (BadInputError, InputNotFoundError, MissingDependencyError, OutputError,
+                         UserError)
 from nets.blocks import ACTIVATIONS
 from nets.config import ACTIVATION_NAMES, DEFAULT_MODEL_CONFIG, RUNTIME_CONFIG, default_thresholds, load_model_config
 from nets.config import CONFIG_DIR
@@ -229,3 +230,63 @@ def test_a_misspelt_camera_key_is_named():
         parse_camera_config(data, source="cam.yaml")
     with pytest.raises(ConfigError, match=r"unknown key 'intrinsic' \(did you mean 'intrinsics'\?\)"):
         parse_camera_config({**dashcam(), "intrinsic": {}}, source="cam.yaml")
+
+
+# ---------------------------------------------------------------------------- run.py: user errors vs bugs
+
+
+def test_run_prints_a_user_error_as_one_line_and_exits_2(tmp_path, capsys):
+    import run
+
+    path = recipe(tmp_path, optimiser={"name": "sgd"})
+    assert run.main(["train", "--config", str(path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: ") and "did you mean 'optimizer'?" in err and "\n" not in err
+
+
+def test_run_lets_a_bug_keep_its_traceback(monkeypatch):
+    """A ValueError (or OSError) that is not a UserError is ours to fix: it is not swallowed."""
+    import app.cli
+    import run
+
+    def buggy(args):
+        raise ValueError("a bug, not the user's input")
+
+    monkeypatch.setattr(app.cli, "run_default", buggy)
+    with pytest.raises(ValueError, match="a bug"):
+        run.main([])
+
+    def user_mistake(args):
+        raise BadInputError("bad input")
+
+    monkeypatch.setattr(app.cli, "run_default", user_mistake)
+    assert run.main([]) == 2
+
+
+def test_the_user_error_types_keep_their_old_bases():
+    from app.sources import SourceError
+    from nets.backends.base import BackendUnavailableError
+
+    assert issubclass(ConfigError, ValueError) and issubclass(BadInputError, ValueError)
+    assert issubclass(InputNotFoundError, FileNotFoundError) and issubclass(OutputError, OSError)
+    assert issubclass(MissingDependencyError, ImportError) and issubclass(BackendUnavailableError, ImportError)
+    assert issubclass(SourceError, OSError) and issubclass(WeightsError, ValueError)
+    for cls in (ConfigError, BadInputError, InputNotFoundError, OutputError, MissingDependencyError,
+                BackendUnavailableError, SourceError, WeightsError):
+        assert issubclass(cls, UserError)
+
+
+def test_user_facing_raise_sites_use_user_errors(tmp_path):
+    """Known answers from each package: a missing file, a bad value, an unreadable calib."""
+    from calib.kitti_calib import load_kitti_calib
+    from nets.predictor import load_predictor
+
+    with pytest.raises(InputNotFoundError):
+        load_predictor(tmp_path / "missing.pt")
+    with pytest.raises(BadInputError, match="unknown backend 'tensorflow'"):
+        load_predictor(backend="tensorflow")
+    (tmp_path / "calib.txt").write_text("P2: 1 2 three\n")
+    with pytest.raises(BadInputError, match="calib file"):
+        load_kitti_calib(tmp_path / "calib.txt")
+    with pytest.raises(InputNotFoundError):
+        load_camera_geometry(tmp_path / "nope.yaml")
