@@ -114,7 +114,7 @@ def cmd_view(args) -> int:
         raise MissingDependencyError("the viewer needs PyQt5: pip install PyQt5 (or run headless: `run.py infer`)")
     if display_available() is None:
         raise MissingDependencyError("the viewer needs a display and none is set (DISPLAY, WAYLAND_DISPLAY or QT_QPA_PLATFORM); "
-                      "run it on a desktop, under `xvfb-run -a python run.py view`, or headless with `run.py infer`")
+                                     "run it on a desktop, under `xvfb-run -a python run.py view`, or headless with `run.py infer`")
     import nets  # noqa: F401  (offline ultralytics before anything imports it)
 
     from .frames import load_runtime_config
@@ -159,8 +159,8 @@ class _Window:
             cv2.namedWindow(title, cv2.WINDOW_NORMAL)
         except cv2.error:
             raise MissingDependencyError("--show needs OpenCV with GUI support and a display; this OpenCV has none "
-                              "(opencv-python-headless). Use `python run.py view` (the PyQt5 viewer) "
-                              "or write a video with --out") from None
+                                         "(opencv-python-headless). Use `python run.py view` (the PyQt5 viewer) "
+                                         "or write a video with --out") from None
 
     def offer(self, result) -> None:  # output thread
         self.latest = result.image

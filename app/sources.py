@@ -147,7 +147,7 @@ class VideoFileSource(Source):
         if first is None:
             self._cap.release()
             raise BadInputError(f"cannot decode video file {self.path}: OpenCV/FFmpeg reads no frame from it "
-                             "(corrupt, truncated, not a video, or an unsupported codec)")
+                                "(corrupt, truncated, not a video, or an unsupported codec)")
         self._pending: np.ndarray | None = first
         count = int(self._cap.get(cv2.CAP_PROP_FRAME_COUNT))
         nominal = fps or _clean_fps(self._cap.get(cv2.CAP_PROP_FPS))

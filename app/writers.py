@@ -39,7 +39,7 @@ class VideoWriter:
         if not self._writer.isOpened():
             self._writer = None
             raise OutputError(f"cannot write video {self.path} with codec {self.codec!r} at {size[0]}x{size[1]} "
-                          "(check the folder is writable and the codec suits the extension, e.g. mp4v for .mp4)")
+                              "(check the folder is writable and the codec suits the extension, e.g. mp4v for .mp4)")
         self.size = size
 
     def write_image(self, image: np.ndarray) -> None:

@@ -44,7 +44,7 @@ class BevGrid:
             raise BadInputError(f"BEV grid resolution must be positive, got {self.resolution}")
         if not (self.x_max > self.x_min and self.z_max > self.z_min):
             raise BadInputError(f"BEV grid ranges must be increasing: x {self.x_min}…{self.x_max}, "
-                             f"z {self.z_min}…{self.z_max}")
+                                f"z {self.z_min}…{self.z_max}")
         for name, extent in (("x", self.x_max - self.x_min), ("z", self.z_max - self.z_min)):
             cells = extent / self.resolution
             if abs(cells - round(cells)) > 1e-6:
@@ -56,7 +56,7 @@ class BevGrid:
         unknown = set(config) - {"x_range_m", "z_range_m", "resolution_m"}
         if unknown:
             raise ConfigError(f"{source}: unknown BEV keys {sorted(unknown)}; expected x_range_m, z_range_m, "
-                             f"resolution_m")
+                              f"resolution_m")
         default = cls()
         try:
             x_min, x_max = (float(v) for v in config.get("x_range_m", (default.x_min, default.x_max)))
@@ -64,7 +64,7 @@ class BevGrid:
             resolution = float(config.get("resolution_m", default.resolution))
         except (TypeError, ValueError) as e:
             raise ConfigError(f"{source}: BEV ranges must be [min, max] pairs of numbers and resolution_m "
-                             f"a number ({e})") from None
+                              f"a number ({e})") from None
         return cls(x_min, x_max, z_min, z_max, resolution)
 
     @property

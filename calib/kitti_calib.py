@@ -60,17 +60,17 @@ def parse_kitti_calib(text: str, source: str = "<string>") -> KittiCalib:
             values[key] = np.array([float(v) for v in numbers.split()], dtype=np.float64)
         except ValueError as e:
             raise BadInputError(f"calib file {source}: key {key!r} (line {line_no}) holds a value that is not "
-                             f"a number: {e}") from None
+                                f"a number: {e}") from None
 
     matrices = {}
     for key, shape in REQUIRED_MATRICES.items():
         if key not in values:
             raise BadInputError(f"calib file {source} lacks the key {key!r} (the road geometry needs "
-                             f"{', '.join(REQUIRED_MATRICES)}); is it a KITTI Road calib file?")
+                                f"{', '.join(REQUIRED_MATRICES)}); is it a KITTI Road calib file?")
         flat = values.pop(key)
         if flat.size != shape[0] * shape[1]:
             raise BadInputError(f"calib file {source}: key {key!r} has {flat.size} numbers, "
-                             f"expected {shape[0] * shape[1]} for a {shape[0]}x{shape[1]} matrix")
+                                f"expected {shape[0] * shape[1]} for a {shape[0]}x{shape[1]} matrix")
         if not np.all(np.isfinite(flat)):
             raise BadInputError(f"calib file {source}: key {key!r} holds a non-finite number")
         matrices[key] = flat.reshape(shape)
@@ -119,11 +119,11 @@ def parse_kitti_road_name(name: str | Path) -> KittiRoadName:
     match = _NAME.match(stem)
     if match is None:
         raise BadInputError(f"{stem!r} is not a KITTI Road file name: expected CATEGORY[_road|_lane]_DIGITS "
-                         f"such as um_road_000000 or umm_000012")
+                            f"such as um_road_000000 or umm_000012")
     category = match["category"]
     if category not in CATEGORIES:
         raise BadInputError(f"unknown KITTI Road category prefix {category!r} in {stem!r}: "
-                         f"expected one of {', '.join(CATEGORIES)}")
+                            f"expected one of {', '.join(CATEGORIES)}")
     return KittiRoadName(category=category, kind=match["kind"], index=match["index"])
 
 

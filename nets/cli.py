@@ -72,7 +72,7 @@ def cmd_export(args) -> int:
     if args.format == "engine":
         if args.precision == "int8" and args.int8_target == "cpu":
             raise BadInputError("--int8-target cpu makes a file for ONNX Runtime on CPUs; TensorRT needs the "
-                             "default symmetric one (drop --int8-target)")
+                                "default symmetric one (drop --int8-target)")
         from .deploy.engine import require_tensorrt_runtime
 
         require_tensorrt_runtime()  # before minutes of export work: say at once what this machine lacks

@@ -69,7 +69,8 @@ def validate_model_config(cfg: dict, source: str = "model config") -> dict:
     try:
         h, w = (int(v) for v in cfg["input_size"])
     except (TypeError, ValueError):
-        raise ConfigError(f"{source}: input_size must be [height, width] in pixels, got {cfg['input_size']!r}") from None
+        raise ConfigError(f"{source}: input_size must be [height, width] in pixels, "
+                          f"got {cfg['input_size']!r}") from None
     if h % 32 or w % 32 or h <= 0 or w <= 0:
         raise ConfigError(f"{source}: input_size {h}x{w} must be positive multiples of 32 (height, width)")
     cfg["input_size"] = [h, w]

@@ -43,6 +43,7 @@ def load_checkpoint_file(path: str | Path, map_location="cpu"):
         # torch's message explains weights_only at length; the line that names the refused object is the one to show
         lines = [ln.strip() for ln in str(e).splitlines() if ln.strip()]
         first = next((ln for ln in lines if "GLOBAL" in ln or "Unsupported" in ln), lines[-1] if lines else "")
+        first = first.split(". Please use")[0]  # torch goes on to explain how to allow it: not advice to give here
         raise WeightsError(f"refused to load {path}: it holds objects other than tensors, numbers, strings, lists "
                            f"and dicts, and unpickling those could run code ({first}). Nothing in it was run. "
                            "Use a checkpoint written by `run.py train` or the bundled weights/perception_n.pt; "

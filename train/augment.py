@@ -50,8 +50,9 @@ class AugmentParams:
             raise ConfigError(unknown_key_message(unknown[0], names, source))
         missing = [n for n in names if n not in cfg and n not in optional]
         if missing:
-            raise ConfigError(f"{source}: augmentation settings need the keys {[n for n in names if n not in optional]} "
-                              f"(optional: {sorted(optional)}); missing {missing} (see configs/data/camvid.yaml)")
+            required = [n for n in names if n not in optional]
+            raise ConfigError(f"{source}: augmentation settings need the keys {required} (optional: "
+                              f"{sorted(optional)}); missing {missing} (see configs/data/camvid.yaml)")
         try:
             lo, hi = (float(v) for v in cfg["scale"])
             params = cls(scale=(lo, hi), **{n: float(cfg[n]) for n in names if n != "scale" and n in cfg})

@@ -57,7 +57,7 @@ def read_ground_truth(path: str | Path) -> np.ndarray:
         raise BadInputError(f"cannot read ground-truth mask {path}: not an image file")
     if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] < 3:
         raise BadInputError(f"ground-truth mask {path} must be an 8-bit colour PNG (magenta road, red non-road, "
-                         f"black void), got {image.dtype} with shape {image.shape}")
+                            f"black void), got {image.dtype} with shape {image.shape}")
     return image[:, :, :3]
 
 
@@ -73,7 +73,7 @@ def read_prediction(path: str | Path) -> np.ndarray:
         raise BadInputError(f"cannot read prediction {path}: not an image file")
     if image.dtype != np.uint8 or image.ndim != 2:
         raise BadInputError(f"prediction {path} must be an 8-bit grey PNG (confidence × 255), got {image.dtype} "
-                         f"with shape {image.shape}")
+                            f"with shape {image.shape}")
     return image
 
 
@@ -157,7 +157,7 @@ def scores_from_histograms(histograms: np.ndarray, what: str = "category") -> Ro
     negatives = int(histograms[0].sum())
     if positives == 0:
         raise BadInputError(f"{what} has no positive (road) ground-truth pixels among its valid pixels: recall is "
-                         f"undefined; check the masks (road must be magenta) and, in BEV, the calib")
+                            f"undefined; check the masks (road must be magenta) and, in BEV, the calib")
     precision = counts.tp / (counts.tp + counts.fp + EPS)
     recall = counts.tp / positives
     kept = ~((precision == 0) & (recall == 0))  # thresholds above every positive say nothing
@@ -207,12 +207,12 @@ class KittiRoadAccumulator:
         """Count one mask and its prediction (confidence bytes of the image's size) in every view."""
         if name.kind is None:
             raise BadInputError(f"a ground-truth mask needs a mask name such as {name.mask_name('road')}, "
-                             f"got {name.frame}")
+                                f"got {name.frame}")
         if confidence.shape != mask_bgr.shape[:2]:
             raise BadInputError(f"prediction for {name.mask_name(name.kind)} is "
-                             f"{confidence.shape[1]}x{confidence.shape[0]} "
-                             f"but its image and ground truth are {mask_bgr.shape[1]}x{mask_bgr.shape[0]}: "
-                             f"predictions must have the image's size")
+                                f"{confidence.shape[1]}x{confidence.shape[0]} "
+                                f"but its image and ground truth are {mask_bgr.shape[1]}x{mask_bgr.shape[0]}: "
+                                f"predictions must have the image's size")
         categories = categories_of(name)
         if "perspective" in self.views:
             self._add("perspective", categories, confidence_histograms(confidence, *ground_truth_masks(mask_bgr)))
@@ -293,14 +293,14 @@ class KittiRoadSplit:
         root = Path(root)
         if not (root / split).is_dir():
             raise InputNotFoundError(f"no {split}/ folder in {root}: --root must be the KITTI Road data_road folder "
-                                    f"(holding training/ and testing/)")
+                                     f"(holding training/ and testing/)")
         return cls(root, split)
 
     def mask_files(self) -> list[tuple[KittiRoadName, Path]]:
         """Every ground-truth mask of the split, parsed (an unknown file name is an error, not skipped)."""
         if not self.ground_truth.is_dir():
             raise InputNotFoundError(f"no ground truth in {self.ground_truth}: KITTI Road masks exist only for the "
-                                    f"training split")
+                                     f"training split")
         masks = []
         for path in sorted(self.ground_truth.glob("*.png")):
             name = parse_kitti_road_name(path)
@@ -353,14 +353,14 @@ def score_prediction_folder(root: str | Path, predictions: str | Path, split: st
         raise InputNotFoundError(f"prediction folder not found: {predictions}")
     if not any(predictions.glob("*.png")):
         raise BadInputError(f"no prediction PNGs in {predictions}: expected 8-bit grey maps named like the ground "
-                         f"truth (um_road_000000.png)")
+                            f"truth (um_road_000000.png)")
     masks = layout.mask_files()
     notes = []
     # a method without an ego-lane output is scored on road alone; a partial lane set is an error below
     kinds_predicted = {kind for kind in ("road", "lane") if any(predictions.glob(f"*_{kind}_*.png"))}
     if not kinds_predicted:
         raise BadInputError(f"no PNG in {predictions} is named like a KITTI Road mask (um_road_000000.png, "
-                         f"um_lane_000000.png)")
+                            f"um_lane_000000.png)")
     skipped = [m for m in masks if m[0].kind not in kinds_predicted]
     if skipped:
         kinds = sorted({m[0].kind for m in skipped})
@@ -389,8 +389,8 @@ def predict_confidences(predictor: Predictor, frame: np.ndarray, what: str) -> d
     classes = list(result.road_classes)
     if probs.ndim != 3 or probs.shape[1:] != frame.shape[:2] or probs.shape[0] != len(classes):
         raise BadInputError(f"the model's road output for {what} has shape {probs.shape}, expected "
-                         f"({len(classes)}, {frame.shape[0]}, {frame.shape[1]}) (one channel per road class, "
-                         f"at the frame's size)")
+                            f"({len(classes)}, {frame.shape[0]}, {frame.shape[1]}) (one channel per road class, "
+                            f"at the frame's size)")
     return {kind: to_confidence_bytes(probs[classes.index(kind)], f"the model's {kind} output for {what}")
             for kind in ("road", "lane") if kind in classes}
 

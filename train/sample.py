@@ -74,7 +74,7 @@ def collate(samples: Sequence[Sample], road_channels: int | None = None) -> dict
         raise ValueError(f"collate(): road masks have different channel counts {sorted(channels)}")
     if not channels:
         raise BadInputError("collate(): no sample of this batch has a road label, so the number of road "
-                         "channels is unknown; pass road_channels (use the dataset's collate_fn)")
+                            "channels is unknown; pass road_channels (use the dataset's collate_fn)")
     num_channels = channels.pop()
 
     bgr = np.stack([s.image for s in samples])

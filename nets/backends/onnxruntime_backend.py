@@ -55,8 +55,8 @@ class OnnxRuntimeBackend(Backend):
         self.input_size = tuple(int(d) for d in inp.shape[2:])
         if expect_input_size is not None and tuple(expect_input_size) != self.input_size:
             raise BadInputError(f"{path} was exported for input {self.input_size[0]}x{self.input_size[1]} (HxW) but "
-                             f"{expect_input_size[0]}x{expect_input_size[1]} was asked for; re-export with "
-                             "`run.py export --format onnx --imgsz H W`")
+                                f"{expect_input_size[0]}x{expect_input_size[1]} was asked for; re-export with "
+                                "`run.py export --format onnx --imgsz H W`")
         self.input_dtype = np.float16 if "float16" in inp.type else np.float32
         outputs = {o.name for o in self.session.get_outputs()}
         if not {"det", "road"} <= outputs:

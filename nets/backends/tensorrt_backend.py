@@ -62,7 +62,7 @@ def plan_io_buffers(tensor_specs) -> list[IOBuffer]:
         shape = tuple(int(d) for d in shape)
         if not shape or any(d <= 0 for d in shape):
             raise BadInputError(f"tensor {name!r} has shape {shape}: this backend runs fixed-shape engines only "
-                             "(rebuild with `run.py export --format engine`)")
+                                "(rebuild with `run.py export --format engine`)")
         if name in names:
             raise BadInputError(f"engine has two I/O tensors named {name!r}")
         names.add(name)
@@ -91,7 +91,7 @@ def check_input_size(plan: list[IOBuffer], input_size: tuple[int, int], engine_p
     expected = (1, 3, *input_size)
     if spec.shape != expected:
         raise BadInputError(f"engine {engine_path} takes {spec.shape} but its config says input {expected}; "
-                         "the engine and its JSON do not belong together: rebuild with `run.py export --format engine`")
+                            "the engine and its JSON do not belong together: rebuild with `run.py export --format engine`")
 
 
 def read_sidecar(engine_path: Path) -> dict:
@@ -100,7 +100,7 @@ def read_sidecar(engine_path: Path) -> dict:
     path = sidecar_path(engine_path)
     if not path.is_file():
         raise BadInputError(f"engine {engine_path} has no {path.name} beside it (model config, precision); rebuild it "
-                         "with `run.py export --format engine`")
+                            "with `run.py export --format engine`")
     meta = json.loads(path.read_text())
     if METADATA_KEY not in meta:
         raise BadInputError(f"{path} lacks the '{METADATA_KEY}' model config; rebuild the engine")
@@ -132,7 +132,7 @@ class TensorRTBackend(Backend):
             self.engine = self._runtime.deserialize_cuda_engine(self.path.read_bytes())
             if self.engine is None:
                 raise BadInputError(f"TensorRT {trt.__version__} cannot load {self.path}: it was built by another "
-                                 "TensorRT version or for another GPU; rebuild with `run.py export --format engine`")
+                                    "TensorRT version or for another GPU; rebuild with `run.py export --format engine`")
             self.context = self.engine.create_execution_context()
             self.plan = plan_io_buffers(self._engine_specs(trt))
             check_input_size(self.plan, self.input_size, self.path)

@@ -47,7 +47,7 @@ def read_calibration_frames(source: str | Path, n: int) -> list[np.ndarray]:
     path = Path(source)
     if not path.exists():
         raise InputNotFoundError(f"calibration source not found: {path} (give a video file or a folder of images "
-                                "with --calib-source)")
+                                 "with --calib-source)")
     frames = _read_folder(path, n) if path.is_dir() else _read_video(path, n)
     if not frames:
         raise BadInputError(f"calibration source {path} gave no frames")
@@ -76,7 +76,7 @@ def _read_video(path: Path, n: int) -> list[np.ndarray]:
     try:
         if not cap.isOpened():
             raise BadInputError(f"cannot open calibration video {path}: not a video OpenCV can decode "
-                             "(give a video file or a folder of images)")
+                                "(give a video file or a folder of images)")
         total = int(cap.get(cv2.CAP_PROP_FRAME_COUNT))
         if total <= 0:  # some containers do not store a frame count: count by decoding
             total = _count_frames(cap)

@@ -91,7 +91,7 @@ def onnx_engine_metadata(onnx_path: str | Path) -> dict:
     bad = asymmetric_quantizers(model)
     if bad:
         raise BadInputError(f"{onnx_path} has {len(bad)} Q/DQ nodes with non-zero zero points (e.g. {bad[0]}); "
-                         "TensorRT needs symmetric int8: re-export with `run.py export --precision int8`")
+                            "TensorRT needs symmetric int8: re-export with `run.py export --precision int8`")
     return {"config": json.loads(meta[METADATA_KEY]), "precision": meta.get("precision", "fp32"),
             "converter": meta.get("converter", "")}
 
@@ -198,7 +198,7 @@ def build_engine(onnx_path: str | Path, engine_path: str | Path, workspace_gib: 
         shape = tuple(network.get_input(i).shape)
         if any(d < 0 for d in shape):
             raise BadInputError(f"{onnx_path} input {network.get_input(i).name} has a dynamic shape {shape}; "
-                             "export with a fixed --imgsz")
+                                "export with a fixed --imgsz")
     config = builder.create_builder_config()
     config.set_memory_pool_limit(trt.MemoryPoolType.WORKSPACE, int(workspace_gib * (1 << 30)))
     # TF32 (on by default) rounds fp32 conv inputs to 10-bit mantissas; an "fp32" engine is

@@ -265,7 +265,7 @@ def convert_fp16(onnx_path: str | Path, out_path: str | Path, keep_fp32: list[st
     if use_modelopt:
         if not modelopt_available():
             raise MissingDependencyError("the FP16 converter 'modelopt' needs NVIDIA ModelOpt: "
-                              "pip install 'nvidia-modelopt[onnx]' (or use --fp16-converter onnxruntime)")
+                                         "pip install 'nvidia-modelopt[onnx]' (or use --fp16-converter onnxruntime)")
         fp16, name = _fp16_modelopt(model, blocked), "modelopt-autocast"
     else:
         fp16, name = _fp16_onnxruntime(model, blocked), "onnxruntime-float16"

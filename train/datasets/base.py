@@ -88,7 +88,7 @@ def read_class_ids(path: Path) -> np.ndarray:
         raise InputNotFoundError(f"cannot read label mask {path} (missing or not an image file)")
     if label.ndim != 2 or label.dtype != np.uint8:
         raise BadInputError(f"{path}: expected a single-channel 8-bit PNG of class ids, "
-                         f"got shape {label.shape} {label.dtype}")
+                            f"got shape {label.shape} {label.dtype}")
     return label
 
 
@@ -101,7 +101,7 @@ def require_dir(path: Path, what: str) -> Path:
 def require_frames(items: Sequence, name: str, split: str, where: Path, hint: str = "") -> None:
     if not items:
         raise InputNotFoundError(f"{name}: split '{split}' is empty: no labelled frames found in {where}"
-                                + (f" ({hint})" if hint else ""))
+                                 + (f" ({hint})" if hint else ""))
 
 
 def split_every(items: Sequence, split: str, val_every: int, name: str) -> list:
@@ -131,7 +131,7 @@ def class_indices(mapping: Mapping[str, object], class_names: Sequence[str], nam
     index = {n: i for i, n in enumerate(class_names) if n in wanted}
     if wanted and not index:
         raise BadInputError(f"{name}: none of the dataset's classes {sorted(wanted)} is a model class "
-                         f"{list(class_names)}; fix the class mapping or set it to {{}} for no boxes")
+                            f"{list(class_names)}; fix the class mapping or set it to {{}} for no boxes")
     return index
 
 

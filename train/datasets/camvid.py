@@ -80,7 +80,7 @@ class CamVidDataset(SampleDataset):
         image, label = read_image(image_path), read_class_ids(label_path)
         if label.shape != image.shape[:2]:
             raise BadInputError(f"{label_path}: label size {label.shape} differs from image {image_path} "
-                             f"{image.shape[:2]}")
+                                f"{image.shape[:2]}")
         road = np.stack([cv2.LUT(label, lut) for lut in self._road_luts]) if self.has_road_labels else None
         boxes = classes = None
         if self.has_box_labels:

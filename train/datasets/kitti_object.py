@@ -36,7 +36,7 @@ class KittiObjectDataset(SampleDataset):
         self.label_dir = require_dir(self.root / "training" / "label_2", "KITTI object label folder")
         if not class_map:
             raise BadInputError(f"{self.name}: class_map is empty; map KITTI types to model classes "
-                             "(e.g. {Car: car, Pedestrian: pedestrian, Cyclist: cyclist})")
+                                "(e.g. {Car: car, Pedestrian: pedestrian, Cyclist: cyclist})")
         index = class_indices(class_map, self.class_names, self.name)
         self._class_of_type = {t: index[n] for t, n in class_map.items() if n in index}
 
@@ -71,7 +71,7 @@ class KittiObjectDataset(SampleDataset):
                 continue
             if len(fields) < 8:
                 raise BadInputError(f"{path}:{n}: expected 'type truncated occluded alpha x1 y1 x2 y2 ...', "
-                                 f"got {line!r}")
+                                    f"got {line!r}")
             if fields[0] not in self._class_of_type:
                 continue
             try:

@@ -75,6 +75,6 @@ class KittiRoadDataset(SampleDataset):
                     raise InputNotFoundError(f"cannot read KITTI mask {masks[channel]}")
                 if gt.shape[:2] != image.shape[:2]:
                     raise BadInputError(f"{masks[channel]}: mask size {gt.shape[:2]} differs from image "
-                                     f"{image_path} {image.shape[:2]}")
+                                        f"{image_path} {image.shape[:2]}")
                 road[c] = decode_kitti_mask(gt)
         return Sample(image, road, None, None, str(image_path))

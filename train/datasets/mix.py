@@ -21,7 +21,7 @@ class MixedDataset(ConcatDataset):
             if (d.input_size, d.road_classes, d.class_names) != (first.input_size, first.road_classes,
                                                                   first.class_names):
                 raise BadInputError(f"{d.name} and {first.name} disagree on input size or class lists; "
-                                 "build them with the same model settings")
+                                    "build them with the same model settings")
         super().__init__(datasets)
         self.input_size, self.road_classes, self.class_names = first.input_size, first.road_classes, first.class_names
         self.name = " + ".join(d.name for d in datasets)

@@ -82,10 +82,10 @@ class YoloTxtDataset(SampleDataset):
                 box = [min(xs), min(ys), max(xs), max(ys)]
             else:
                 raise BadInputError(f"{path}:{n}: expected 'cls cx cy w h' or a polygon 'cls x1 y1 x2 y2 x3 y3 ...', "
-                                 f"got {len(values)} values")
+                                    f"got {len(values)} values")
             if not 0 <= cls < self._num_names:
                 raise BadInputError(f"{path}:{n}: class index {cls} is outside the {self._num_names} names "
-                                 f"{self._names}; set 'names' in the data config to the files' class list")
+                                    f"{self._names}; set 'names' in the data config to the files' class list")
             if cls in self._class_of_file_index:
                 boxes.append(box)
                 classes.append(self._class_of_file_index[cls])
