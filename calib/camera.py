@@ -143,6 +143,18 @@ def check_mounting(height_m: float, pitch_deg: float, fy: float, cy: float, imag
                       "depend on these numbers", ImplausibleCameraWarning, stacklevel=3)
 
 
+def check_road_in_view(homography: RoadPlaneHomography, image_size: tuple[int, int], source: str) -> None:
+    """A measured homography must show some of the road straight ahead (2-100 m) inside the image;
+    one that maps it behind the camera or off the frame points the camera at the sky (or is transposed)."""
+    u, v = homography.road_to_pixels(0.0, np.array([2.0, 5.0, 10.0, 20.0, 50.0, 100.0]))
+    width, height = image_size
+    seen = np.isfinite(u) & np.isfinite(v) & (u >= 0) & (u < width) & (v >= 0) & (v < height)
+    if not seen.any():
+        raise ConfigError(f"camera file {source}: the 'homography' shows none of the road straight ahead (2-100 m) "
+                          f"inside the {width}x{height} image: the camera would be looking at the sky or backwards. "
+                          "It maps road (X, Z, 1) in metres to image (u*w, v*w, w); check the row order")
+
+
 def parse_camera_config(data: dict, source: str = "camera config") -> CameraGeometry:
     """A CameraGeometry from the mapping of a camera YAML."""
     if not isinstance(data, dict):
@@ -179,6 +191,8 @@ def parse_camera_config(data: dict, source: str = "camera config") -> CameraGeom
 
     grid = BevGrid.from_config(data["bev"], source=source) if "bev" in data else KITTI_BEV_GRID
     homography = RoadPlaneHomography(matrix, image_size=image_size, source=source)
+    if has_homography:
+        check_road_in_view(homography, image_size, source)
     return CameraGeometry(homography, grid, name=str(data.get("name", Path(source).stem)))
 
 

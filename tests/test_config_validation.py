@@ -290,3 +290,13 @@ def test_user_facing_raise_sites_use_user_errors(tmp_path):
         load_kitti_calib(tmp_path / "calib.txt")
     with pytest.raises(InputNotFoundError):
         load_camera_geometry(tmp_path / "nope.yaml")
+
+
+def test_a_homography_that_sees_no_road_ahead_is_rejected():
+    from calib.camera import mounted_camera_homography
+
+    good = mounted_camera_homography(1150.0, 1150.0, 639.5, 359.5, height_m=1.25, pitch_deg=1.5)
+    parse_camera_config({"image_size": [1280, 720], "homography": good.tolist()}, source="cam.yaml")
+    sky = mounted_camera_homography(1150.0, 1150.0, 639.5, 359.5, height_m=1.25, pitch_deg=-40.0)
+    with pytest.raises(ConfigError, match="shows none of the road straight ahead"):
+        parse_camera_config({"image_size": [1280, 720], "homography": sky.tolist()}, source="cam.yaml")
