@@ -82,7 +82,8 @@ def test_resume_from_a_crafted_last_pt_runs_nothing(malicious_pt, tmp_path):
 
 
 def test_no_code_path_loads_with_weights_only_false():
-    offenders = [str(p.relative_to(PROJECT_ROOT)) for pkg in ("nets", "train", "app", "calib", "core", "benchmarks", "scripts")
+    packages = ("nets", "train", "app", "calib", "core", "benchmarks", "scripts")
+    offenders = [str(p.relative_to(PROJECT_ROOT)) for pkg in packages
                  for p in (PROJECT_ROOT / pkg).rglob("*.py") if "weights_only=False" in p.read_text()]
     assert offenders == []
 
