@@ -15,11 +15,13 @@ import importlib
 import os
 import sys
 
+from core.errors import UserError
+
 # Bad input (a missing file, a malformed calib, weights of another model) and a
 # missing optional dependency (TensorRT on a CPU machine) are the user's to fix:
-# one line naming the problem, exit status 2. Anything else is a bug and keeps
+# they raise core.errors.UserError, printed as one line naming the problem, exit
+# status 2. Anything else, a ValueError or OSError included, is a bug and keeps
 # its traceback. PERCEPTION_DEBUG=1 shows tracebacks for all.
-USER_ERRORS = (OSError, ValueError, ImportError)
 
 # Each module has add_commands(subparsers). Keep their top level light: heavy
 # imports (torch, Qt) go inside the handlers so `run.py --help` stays instant.
@@ -53,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
-    except USER_ERRORS as e:
+    except UserError as e:
         if os.environ.get("PERCEPTION_DEBUG"):
             raise
         print(f"error: {e}", file=sys.stderr)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 
+from core.errors import BadInputError, MissingDependencyError, UserError
 from nets.config import BACKENDS as BACKEND_CHOICES
 from nets.config import PRECISIONS as PRECISION_CHOICES
 
@@ -110,10 +111,10 @@ def cmd_view(args) -> int:
     import importlib.util
 
     if importlib.util.find_spec("PyQt5") is None:
-        raise ImportError("the viewer needs PyQt5: pip install PyQt5 (or run headless: `run.py infer`)")
+        raise MissingDependencyError("the viewer needs PyQt5: pip install PyQt5 (or run headless: `run.py infer`)")
     if display_available() is None:
-        raise OSError("the viewer needs a display and none is set (DISPLAY, WAYLAND_DISPLAY or QT_QPA_PLATFORM); "
-                      "run it on a desktop, under `xvfb-run -a python run.py view`, or headless with `run.py infer`")
+        raise MissingDependencyError("the viewer needs a display and none is set (DISPLAY, WAYLAND_DISPLAY or QT_QPA_PLATFORM); "
+                                     "run it on a desktop, under `xvfb-run -a python run.py view`, or headless with `run.py infer`")
     import nets  # noqa: F401  (offline ultralytics before anything imports it)
 
     from .frames import load_runtime_config
@@ -157,9 +158,9 @@ class _Window:
         try:
             cv2.namedWindow(title, cv2.WINDOW_NORMAL)
         except cv2.error:
-            raise ImportError("--show needs OpenCV with GUI support and a display; this OpenCV has none "
-                              "(opencv-python-headless). Use `python run.py view` (the PyQt5 viewer) "
-                              "or write a video with --out") from None
+            raise MissingDependencyError("--show needs OpenCV with GUI support and a display; this OpenCV has none "
+                                         "(opencv-python-headless). Use `python run.py view` (the PyQt5 viewer) "
+                                         "or write a video with --out") from None
 
     def offer(self, result) -> None:  # output thread
         self.latest = result.image
@@ -192,7 +193,7 @@ def cmd_infer(args) -> int:
     thresholds = replace(Thresholds.from_config(config), **{k: v for k, v in (
         ("conf", args.conf), ("iou", args.iou), ("road", args.road_threshold)) if v is not None})
     if args.max_frames is not None and args.max_frames < 1:
-        raise ValueError(f"--max-frames must be at least 1, got {args.max_frames}")
+        raise BadInputError(f"--max-frames must be at least 1, got {args.max_frames}")
     spec = args.source if args.source is not None else SAMPLE_CLIP
     source = open_source(spec, realtime=args.realtime, config=config)
     sinks, window, predictor = [], None, None
@@ -234,8 +235,8 @@ def cmd_infer(args) -> int:
                                            "backend": predictor.backend_name, "choice": predictor.choice_reason})
     if isinstance(outcome, PipelineError):
         print(summary.format(), file=sys.stderr)
-        if isinstance(outcome.cause, (OSError, ValueError, ImportError)):  # bad input: one line from run.py
-            raise ValueError(str(outcome)) from outcome
+        if isinstance(outcome.cause, UserError):  # bad input: one line from run.py; a bug keeps its traceback
+            raise UserError(str(outcome)) from outcome
         raise outcome
     print(summary.format())
     for sink in sinks:
@@ -311,7 +312,7 @@ def _bench_predictor(args, tmpdir):
     from nets.predictor import load_predictor
 
     if args.weights and args.config:
-        raise ValueError("give --weights or --config, not both: a weights file carries its own model config")
+        raise BadInputError("give --weights or --config, not both: a weights file carries its own model config")
     if args.config:
         from nets.deploy.onnx_export import export_onnx
         from nets.model import PerceptionNet
@@ -375,9 +376,9 @@ def cmd_bench(args) -> int:
     n = args.frames if args.frames is not None else int(config["bench"]["frames"])
     warmup = args.warmup if args.warmup is not None else int(config["bench"]["warmup"])
     if n < 100:
-        raise ValueError(f"--frames must be at least 100 (percentiles over fewer frames are noise), got {n}")
+        raise BadInputError(f"--frames must be at least 100 (percentiles over fewer frames are noise), got {n}")
     if warmup < 0:
-        raise ValueError(f"--warmup must be 0 or more, got {warmup}")
+        raise BadInputError(f"--warmup must be 0 or more, got {warmup}")
     spec = args.source or SAMPLE_CLIP
     source = open_source(spec, config=config)  # fail on a bad source before loading a model
     with tempfile.TemporaryDirectory() as tmpdir:
@@ -422,7 +423,7 @@ def _bench_model(predictor, source, n: int, warmup: int) -> dict:
             source.seek(0)
             frame = source.read()
         if frame is None:
-            raise ValueError(f"source {source.info.name} gave no more frames for the benchmark")
+            raise BadInputError(f"source {source.info.name} gave no more frames for the benchmark")
         distinct.add(frame.index)
         return frame.image
 

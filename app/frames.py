@@ -15,7 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
-from nets.config import CONFIG_DIR, load_yaml
+from core.config import ConfigError, schema_from_example, validate
+from core.errors import BadInputError
+from nets.config import CONFIG_DIR, default_thresholds, load_yaml
 from nets.result import Perception
 
 RUNTIME_CONFIG = CONFIG_DIR / "runtime.yaml"
@@ -91,21 +93,22 @@ class FrameResult:
 class Thresholds:
     """Detection score, NMS IoU and road probability thresholds, each in [0, 1]."""
 
-    conf: float = 0.25
-    iou: float = 0.5
-    road: float = 0.5
+    # defaults: configs/runtime.yaml's `thresholds`, their one home
+    conf: float = field(default_factory=lambda: default_thresholds()["conf"])
+    iou: float = field(default_factory=lambda: default_thresholds()["iou"])
+    road: float = field(default_factory=lambda: default_thresholds()["road"])
 
     def __post_init__(self):
         for name in ("conf", "iou", "road"):
             value = getattr(self, name)
             if not isinstance(value, (int, float)) or not 0.0 <= float(value) <= 1.0:
-                raise ValueError(f"threshold {name} must be a number in [0, 1], got {value!r}")
+                raise BadInputError(f"threshold {name} must be a number in [0, 1], got {value!r}")
             object.__setattr__(self, name, float(value))
 
     @classmethod
     def from_config(cls, config: dict) -> Thresholds:
         t = config.get("thresholds", {})
-        return cls(conf=t.get("conf", 0.25), iou=t.get("iou", 0.5), road=t.get("road", 0.5))
+        return cls(**{k: t[k] for k in ("conf", "iou", "road") if k in t})
 
 
 def _merge(base: dict, update: dict) -> dict:
@@ -119,6 +122,8 @@ def _merge(base: dict, update: dict) -> dict:
 
 
 _DEFAULTS_CACHE: dict | None = None
+# runtime.yaml sections whose keys the user chooses (class names), not fixed setting names
+RUNTIME_OPEN_MAPS = ("overlay.class_colors", "viewer.footprint_m")
 
 
 def load_runtime_config(path: str | Path | None = None) -> dict:
@@ -128,5 +133,12 @@ def load_runtime_config(path: str | Path | None = None) -> dict:
         _DEFAULTS_CACHE = load_yaml(RUNTIME_CONFIG)
     config = copy.deepcopy(_DEFAULTS_CACHE)
     if path is not None:
-        config = _merge(config, load_yaml(path))
+        # runtime.yaml is the reference: a user's file may hold its keys only, with values of the same kind
+        update = validate(load_yaml(path), schema_from_example(_DEFAULTS_CACHE, RUNTIME_OPEN_MAPS),
+                          f"runtime config {path}")
+        config = _merge(config, update)
+        try:
+            Thresholds.from_config(config)  # a threshold outside [0, 1]: an error now, naming the file
+        except ValueError as e:
+            raise ConfigError(f"runtime config {path}: {e}") from None
     return config

@@ -18,6 +18,7 @@ from typing import Protocol
 import cv2
 import numpy as np
 
+from core.config import ConfigError
 from nets.result import Perception
 
 from .frames import load_runtime_config
@@ -53,7 +54,7 @@ BGR = tuple[int, int, int]
 
 def _bgr(value, key: str) -> BGR:
     if not (isinstance(value, (list, tuple)) and len(value) == 3 and all(0 <= int(v) <= 255 for v in value)):
-        raise ValueError(f"overlay colour {key} must be [B, G, R] with values 0-255, got {value!r}")
+        raise ConfigError(f"overlay colour {key} must be [B, G, R] with values 0-255, got {value!r}")
     return tuple(int(v) for v in value)
 
 
@@ -77,7 +78,7 @@ class OverlayStyle:
         hud = o.get("hud", {})
         alpha = float(o.get("road_alpha", 0.4))
         if not 0.0 <= alpha <= 1.0:
-            raise ValueError(f"overlay road_alpha must be in [0, 1], got {alpha}")
+            raise ConfigError(f"overlay road_alpha must be in [0, 1], got {alpha}")
         return cls(
             road_color=_bgr(o.get("road_color", cls.road_color), "road_color"),
             road_alpha=alpha,

@@ -36,6 +36,8 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 
+from core.errors import BadInputError
+
 from .frames import Frame, FrameResult, Thresholds, load_runtime_config
 from .stats import PipelineStats, StatsSnapshot
 
@@ -58,7 +60,7 @@ class _Channel:
 
     def __init__(self, capacity: int):
         if capacity < 1:
-            raise ValueError(f"queue size must be at least 1, got {capacity}")
+            raise BadInputError(f"queue size must be at least 1, got {capacity}")
         self.capacity = capacity
         self._items: deque = deque()
         self._cond = threading.Condition(threading.Lock())
@@ -126,9 +128,9 @@ class Pipeline:
         pcfg = self.config["pipeline"]
         policy = policy or pcfg.get("policy", "auto")
         if policy not in ("auto", "live", "replay"):
-            raise ValueError(f"pipeline policy must be auto, live or replay, got {policy!r}")
+            raise BadInputError(f"pipeline policy must be auto, live or replay, got {policy!r}")
         if at_end not in ("stop", "pause", "loop"):
-            raise ValueError(f"at_end must be stop, pause or loop, got {at_end!r}")
+            raise BadInputError(f"at_end must be stop, pause or loop, got {at_end!r}")
         self.source = source
         self.live = bool(source.info.live) if policy == "auto" else policy == "live"
         size = queue_size or int(pcfg["queue_size"]["live" if self.live else "replay"])

@@ -34,13 +34,15 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from core.errors import BadInputError, InputNotFoundError, UserError
+
 from .frames import Frame, load_runtime_config
 
 STREAM_SCHEMES = ("rtsp", "rtsps", "rtmp", "rtmps", "http", "https", "udp", "tcp", "srt")
 _HINT = "give a camera index such as 0, a video file, an image folder or glob, or an rtsp/http URL"
 
 
-class SourceError(OSError):
+class SourceError(UserError, OSError):
     """A camera or stream cannot be opened or read."""
 
 
@@ -136,7 +138,7 @@ class VideoFileSource(Source):
         super().__init__()
         self.path = Path(path)
         if not self.path.is_file():
-            raise FileNotFoundError(f"video file not found: {self.path} ({_HINT})")
+            raise InputNotFoundError(f"video file not found: {self.path} ({_HINT})")
         self._cap = cv2.VideoCapture(str(self.path), cv2.CAP_FFMPEG)
         first = None
         if self._cap.isOpened():
@@ -144,8 +146,8 @@ class VideoFileSource(Source):
             first = first if ok else None
         if first is None:
             self._cap.release()
-            raise ValueError(f"cannot decode video file {self.path}: OpenCV/FFmpeg reads no frame from it "
-                             "(corrupt, truncated, not a video, or an unsupported codec)")
+            raise BadInputError(f"cannot decode video file {self.path}: OpenCV/FFmpeg reads no frame from it "
+                                "(corrupt, truncated, not a video, or an unsupported codec)")
         self._pending: np.ndarray | None = first
         count = int(self._cap.get(cv2.CAP_PROP_FRAME_COUNT))
         nominal = fps or _clean_fps(self._cap.get(cv2.CAP_PROP_FPS))
@@ -186,7 +188,7 @@ class VideoFileSource(Source):
             index = min(index, count - 1)
         self._pending = None
         if not self._cap.set(cv2.CAP_PROP_POS_FRAMES, index):
-            raise ValueError(f"cannot seek {self.path} to frame {index}")
+            raise BadInputError(f"cannot seek {self.path} to frame {index}")
         self._next_index = index
         self._pace_start = None
 
@@ -216,7 +218,7 @@ class ImageFolderSource(Source):
             files = [p for p in files if p.is_file() and p.suffix.lower() in suffixes]
             where = f"image glob {spec!r}"
         if not files:
-            raise ValueError(f"{where} holds no images ({', '.join(suffixes)})")
+            raise BadInputError(f"{where} holds no images ({', '.join(suffixes)})")
         self.files = sorted(files, key=_natural_key)
         first = self._load(0)
         self._pending: np.ndarray | None = first
@@ -226,7 +228,7 @@ class ImageFolderSource(Source):
     def _load(self, i: int) -> np.ndarray:
         image = cv2.imread(str(self.files[i]), cv2.IMREAD_COLOR)
         if image is None:
-            raise ValueError(f"cannot read image {self.files[i]}: not an image OpenCV can decode")
+            raise BadInputError(f"cannot read image {self.files[i]}: not an image OpenCV can decode")
         return image
 
     def read(self) -> Frame | None:
@@ -372,7 +374,7 @@ def open_source(spec: str | int | Path, *, realtime: bool = False, config: dict 
     suffixes = tuple(s.lower() for s in cfg["image_suffixes"])
     text = str(spec).strip()
     if not text:
-        raise ValueError(f"empty source ({_HINT})")
+        raise BadInputError(f"empty source ({_HINT})")
     if isinstance(spec, int) or text.isdigit():
         return _open_camera(int(text), retry, backoff)
     if re.fullmatch(r"/dev/video\d+", text):
@@ -387,4 +389,4 @@ def open_source(spec: str | int | Path, *, realtime: bool = False, config: dict 
         return VideoFileSource(path, realtime=realtime, fps=fps)
     if any(c in text for c in "*?["):
         return ImageFolderSource(text, fps or float(cfg["image_fps"]), suffixes)
-    raise FileNotFoundError(f"source not found: {text} ({_HINT})")
+    raise InputNotFoundError(f"source not found: {text} ({_HINT})")

@@ -13,6 +13,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from core.errors import BadInputError, OutputError
+
 from .frames import FrameResult, load_runtime_config
 
 
@@ -26,7 +28,7 @@ class VideoWriter:
         self.fps = float(fps or cfg["default_fps"])
         self.codec = codec or cfg["video_codec"]
         if len(self.codec) != 4:
-            raise ValueError(f"video codec must be a four-character code such as mp4v, got {self.codec!r}")
+            raise BadInputError(f"video codec must be a four-character code such as mp4v, got {self.codec!r}")
         self.frames_written = 0
         self.size: tuple[int, int] | None = None
         self._writer: cv2.VideoWriter | None = None
@@ -36,8 +38,8 @@ class VideoWriter:
         self._writer = cv2.VideoWriter(str(self.path), cv2.VideoWriter_fourcc(*self.codec), self.fps, size)
         if not self._writer.isOpened():
             self._writer = None
-            raise OSError(f"cannot write video {self.path} with codec {self.codec!r} at {size[0]}x{size[1]} "
-                          "(check the folder is writable and the codec suits the extension, e.g. mp4v for .mp4)")
+            raise OutputError(f"cannot write video {self.path} with codec {self.codec!r} at {size[0]}x{size[1]} "
+                              "(check the folder is writable and the codec suits the extension, e.g. mp4v for .mp4)")
         self.size = size
 
     def write_image(self, image: np.ndarray) -> None:
@@ -85,7 +87,7 @@ class MaskWriter:
             image = (road >= result.road_threshold).astype(np.uint8) * 255
         path = self.path_for(result.index)
         if not cv2.imwrite(str(path), image, self._params):
-            raise OSError(f"cannot write road mask {path}")
+            raise OutputError(f"cannot write road mask {path}")
         self.frames_written += 1
 
     def close(self) -> None:
@@ -105,7 +107,7 @@ class JsonLinesWriter:
         try:
             self._file = open(self.path, "w", encoding="utf-8")
         except OSError as e:
-            raise OSError(f"cannot write JSON lines file {self.path}: {e.strerror}") from e
+            raise OutputError(f"cannot write JSON lines file {self.path}: {e.strerror}") from e
         self.frames_written = 0
 
     @staticmethod

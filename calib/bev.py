@@ -21,6 +21,8 @@ from typing import Mapping
 import cv2
 import numpy as np
 
+from core.config import ConfigError
+from core.errors import BadInputError
 from calib.road_plane import RoadPlaneHomography
 
 
@@ -40,30 +42,30 @@ class BevGrid:
 
     def __post_init__(self):
         if not self.resolution > 0:
-            raise ValueError(f"BEV grid resolution must be positive, got {self.resolution}")
+            raise BadInputError(f"BEV grid resolution must be positive, got {self.resolution}")
         if not (self.x_max > self.x_min and self.z_max > self.z_min):
-            raise ValueError(f"BEV grid ranges must be increasing: x {self.x_min}…{self.x_max}, "
-                             f"z {self.z_min}…{self.z_max}")
+            raise BadInputError(f"BEV grid ranges must be increasing: x {self.x_min}…{self.x_max}, "
+                                f"z {self.z_min}…{self.z_max}")
         for name, extent in (("x", self.x_max - self.x_min), ("z", self.z_max - self.z_min)):
             cells = extent / self.resolution
             if abs(cells - round(cells)) > 1e-6:
-                raise ValueError(f"BEV grid {name} range {extent} m is not a whole number of {self.resolution} m cells")
+                raise BadInputError(f"BEV grid {name} range {extent} m is not a whole number of {self.resolution} m cells")
 
     @classmethod
     def from_config(cls, config: Mapping, source: str = "BEV config") -> BevGrid:
         """From a mapping `{x_range_m: [min, max], z_range_m: [min, max], resolution_m: r}` (keys optional)."""
         unknown = set(config) - {"x_range_m", "z_range_m", "resolution_m"}
         if unknown:
-            raise ValueError(f"{source}: unknown BEV keys {sorted(unknown)}; expected x_range_m, z_range_m, "
-                             f"resolution_m")
+            raise ConfigError(f"{source}: unknown BEV keys {sorted(unknown)}; expected x_range_m, z_range_m, "
+                              f"resolution_m")
         default = cls()
         try:
             x_min, x_max = (float(v) for v in config.get("x_range_m", (default.x_min, default.x_max)))
             z_min, z_max = (float(v) for v in config.get("z_range_m", (default.z_min, default.z_max)))
             resolution = float(config.get("resolution_m", default.resolution))
         except (TypeError, ValueError) as e:
-            raise ValueError(f"{source}: BEV ranges must be [min, max] pairs of numbers and resolution_m "
-                             f"a number ({e})") from None
+            raise ConfigError(f"{source}: BEV ranges must be [min, max] pairs of numbers and resolution_m "
+                              f"a number ({e})") from None
         return cls(x_min, x_max, z_min, z_max, resolution)
 
     @property

@@ -12,6 +12,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from core.errors import InputNotFoundError, OutputError
+
 DEFAULT_BEV_DIR = Path("runs") / "calibrate"
 
 
@@ -40,7 +42,7 @@ def run_calibrate(args: argparse.Namespace) -> int:
     if args.image is not None:
         frame = cv2.imread(str(args.image), cv2.IMREAD_COLOR)
         if frame is None:
-            raise FileNotFoundError(f"cannot read image {args.image}")
+            raise InputNotFoundError(f"cannot read image {args.image}")
         homography = camera.homography_for((frame.shape[1], frame.shape[0]))
 
     print(f"camera: {camera.name} ({args.calib})")
@@ -61,6 +63,6 @@ def run_calibrate(args: argparse.Namespace) -> int:
         out = args.bev_out or DEFAULT_BEV_DIR / f"{args.image.stem}_bev.png"
         out.parent.mkdir(parents=True, exist_ok=True)
         if not cv2.imwrite(str(out), warp.warp(frame)):
-            raise OSError(f"cannot write {out}")
+            raise OutputError(f"cannot write {out}")
         print(f"BEV: {out} ({100 * warp.valid.mean():.1f}% of the grid seen by the camera)")
     return 0

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
+from core.errors import BadInputError, InputNotFoundError
+
 # The matrices the road geometry needs, with the shape each must have.
 REQUIRED_MATRICES = {"P2": (3, 4), "R0_rect": (3, 3), "Tr_cam_to_road": (3, 4)}
 
@@ -53,24 +55,24 @@ def parse_kitti_calib(text: str, source: str = "<string>") -> KittiCalib:
         key, sep, numbers = line.partition(":")
         key = key.strip()
         if not sep or not key:
-            raise ValueError(f"calib file {source}, line {line_no}: expected 'key: numbers', got {line.strip()[:60]!r}")
+            raise BadInputError(f"calib file {source}, line {line_no}: expected 'key: numbers', got {line.strip()[:60]!r}")
         try:
             values[key] = np.array([float(v) for v in numbers.split()], dtype=np.float64)
         except ValueError as e:
-            raise ValueError(f"calib file {source}: key {key!r} (line {line_no}) holds a value that is not "
-                             f"a number: {e}") from None
+            raise BadInputError(f"calib file {source}: key {key!r} (line {line_no}) holds a value that is not "
+                                f"a number: {e}") from None
 
     matrices = {}
     for key, shape in REQUIRED_MATRICES.items():
         if key not in values:
-            raise ValueError(f"calib file {source} lacks the key {key!r} (the road geometry needs "
-                             f"{', '.join(REQUIRED_MATRICES)}); is it a KITTI Road calib file?")
+            raise BadInputError(f"calib file {source} lacks the key {key!r} (the road geometry needs "
+                                f"{', '.join(REQUIRED_MATRICES)}); is it a KITTI Road calib file?")
         flat = values.pop(key)
         if flat.size != shape[0] * shape[1]:
-            raise ValueError(f"calib file {source}: key {key!r} has {flat.size} numbers, "
-                             f"expected {shape[0] * shape[1]} for a {shape[0]}x{shape[1]} matrix")
+            raise BadInputError(f"calib file {source}: key {key!r} has {flat.size} numbers, "
+                                f"expected {shape[0] * shape[1]} for a {shape[0]}x{shape[1]} matrix")
         if not np.all(np.isfinite(flat)):
-            raise ValueError(f"calib file {source}: key {key!r} holds a non-finite number")
+            raise BadInputError(f"calib file {source}: key {key!r} holds a non-finite number")
         matrices[key] = flat.reshape(shape)
     return KittiCalib(**matrices, other=values, source=source)
 
@@ -78,7 +80,7 @@ def parse_kitti_calib(text: str, source: str = "<string>") -> KittiCalib:
 def load_kitti_calib(path: str | Path) -> KittiCalib:
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"KITTI calib file not found: {path}")
+        raise InputNotFoundError(f"KITTI calib file not found: {path}")
     return parse_kitti_calib(path.read_text(), source=str(path))
 
 
@@ -107,7 +109,7 @@ class KittiRoadName:
     def mask_name(self, kind: str) -> str:
         """The stem of this frame's mask (or prediction) of `kind`: `um_road_000000`."""
         if kind not in MASK_KINDS:
-            raise ValueError(f"unknown KITTI Road mask kind {kind!r}: expected one of {', '.join(MASK_KINDS)}")
+            raise BadInputError(f"unknown KITTI Road mask kind {kind!r}: expected one of {', '.join(MASK_KINDS)}")
         return f"{self.category}_{kind}_{self.index}"
 
 
@@ -116,12 +118,12 @@ def parse_kitti_road_name(name: str | Path) -> KittiRoadName:
     stem = Path(name).name.split(".")[0]
     match = _NAME.match(stem)
     if match is None:
-        raise ValueError(f"{stem!r} is not a KITTI Road file name: expected CATEGORY[_road|_lane]_DIGITS "
-                         f"such as um_road_000000 or umm_000012")
+        raise BadInputError(f"{stem!r} is not a KITTI Road file name: expected CATEGORY[_road|_lane]_DIGITS "
+                            f"such as um_road_000000 or umm_000012")
     category = match["category"]
     if category not in CATEGORIES:
-        raise ValueError(f"unknown KITTI Road category prefix {category!r} in {stem!r}: "
-                         f"expected one of {', '.join(CATEGORIES)}")
+        raise BadInputError(f"unknown KITTI Road category prefix {category!r} in {stem!r}: "
+                            f"expected one of {', '.join(CATEGORIES)}")
     return KittiRoadName(category=category, kind=match["kind"], index=match["index"])
 
 
@@ -130,5 +132,5 @@ def calib_path_for(calib_dir: str | Path, name: str | Path) -> Path:
     parsed = parse_kitti_road_name(name)
     path = Path(calib_dir) / parsed.calib_file
     if not path.is_file():
-        raise FileNotFoundError(f"no calib file for {Path(name).name}: expected {path}")
+        raise InputNotFoundError(f"no calib file for {Path(name).name}: expected {path}")
     return path

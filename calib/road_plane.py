@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from core.errors import BadInputError
 from calib.kitti_calib import KittiCalib
 
 
@@ -47,11 +48,11 @@ class RoadPlaneHomography:
     def __post_init__(self):
         matrix = np.asarray(self.road_to_image, dtype=np.float64)
         if matrix.shape != (3, 3) or not np.all(np.isfinite(matrix)):
-            raise ValueError(f"road-plane homography of {self.source or 'camera'} must be a finite 3x3 matrix, "
-                             f"got shape {matrix.shape}")
+            raise BadInputError(f"road-plane homography of {self.source or 'camera'} must be a finite 3x3 matrix, "
+                                f"got shape {matrix.shape}")
         if abs(np.linalg.det(matrix)) < 1e-12:
-            raise ValueError(f"road-plane homography of {self.source or 'camera'} is singular: the camera "
-                             f"does not see the road plane (check the mounting height and pitch)")
+            raise BadInputError(f"road-plane homography of {self.source or 'camera'} is singular: the camera "
+                                f"does not see the road plane (check the mounting height and pitch)")
         object.__setattr__(self, "road_to_image", matrix)
 
     @classmethod

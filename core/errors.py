@@ -15,3 +15,15 @@ class UserError(Exception):
 
 class MissingDependencyError(UserError, ImportError):
     """An optional extra (TensorRT, pycuda, a GPU, Qt's platform libraries) is not there."""
+
+
+class BadInputError(UserError, ValueError):
+    """A value or a file's content that the user gave is wrong (a ValueError too, for callers that catch that)."""
+
+
+class InputNotFoundError(UserError, FileNotFoundError):
+    """A file or folder the user named does not exist (a FileNotFoundError too)."""
+
+
+class OutputError(UserError, OSError):
+    """An output cannot be written: a folder that does not exist or is read-only, a full disk."""

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 
+from core.errors import BadInputError
+
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("info", help="parameters and GFLOPs of a model config or weights file")
@@ -69,8 +71,8 @@ def cmd_export(args) -> int:
 
     if args.format == "engine":
         if args.precision == "int8" and args.int8_target == "cpu":
-            raise ValueError("--int8-target cpu makes a file for ONNX Runtime on CPUs; TensorRT needs the "
-                             "default symmetric one (drop --int8-target)")
+            raise BadInputError("--int8-target cpu makes a file for ONNX Runtime on CPUs; TensorRT needs the "
+                                "default symmetric one (drop --int8-target)")
         from .deploy.engine import require_tensorrt_runtime
 
         require_tensorrt_runtime()  # before minutes of export work: say at once what this machine lacks
@@ -127,7 +129,7 @@ def _export_onnx_precision(args, weights, out=None):
         from .config import SAMPLE_CLIP
 
         if not SAMPLE_CLIP.is_file():
-            raise ValueError("INT8 needs real frames to calibrate on: give --calib-source VIDEO_OR_FOLDER")
+            raise BadInputError("INT8 needs real frames to calibrate on: give --calib-source VIDEO_OR_FOLDER")
         calib = SAMPLE_CLIP
         print(f"calibrating on the bundled clip {SAMPLE_CLIP.name} (use --calib-source for footage like yours)")
     prec.quantize_int8(fp32, target, calib, args.calib_frames, method=args.calib_method, target=args.int8_target)

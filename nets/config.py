@@ -10,7 +10,7 @@ import copy
 import math
 from pathlib import Path
 
-import yaml
+from core.config import ConfigError, Open, load_yaml, validate  # noqa: F401  (ConfigError, load_yaml: re-exported)
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 CONFIG_DIR = PROJECT_ROOT / "configs"
@@ -18,6 +18,7 @@ DEFAULT_MODEL_CONFIG = CONFIG_DIR / "model" / "perception_n.yaml"
 DEFAULT_WEIGHTS = PROJECT_ROOT / "weights" / "perception_n.pt"
 DEFAULT_ONNX = PROJECT_ROOT / "weights" / "perception_n.onnx"
 SAMPLE_CLIP = PROJECT_ROOT / "assets" / "sample_clip.mp4"
+RUNTIME_CONFIG = CONFIG_DIR / "runtime.yaml"
 
 # What nets.predictor.load_predictor accepts; here, in a module without torch, so the
 # command lines can offer them as choices and `run.py --help` stays instant.
@@ -28,21 +29,23 @@ PRECISIONS = ("auto", "fp32", "fp16", "int8", "int8cpu")
 _REQUIRED = ("scale", "input_size", "classes", "road_classes", "scales", "encoder", "road_decoder", "detect")
 
 
-class ConfigError(ValueError):
-    """A configuration file is missing, unreadable or incomplete."""
+# the activations nets.blocks can build with (its ACTIVATIONS table has these keys)
+ACTIVATION_NAMES = ("silu", "relu")
 
-
-def load_yaml(path: str | Path) -> dict:
-    path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"config file not found: {path}")
-    try:
-        data = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as e:
-        raise ConfigError(f"config file {path} is not valid YAML: {e}") from e
-    if not isinstance(data, dict):
-        raise ConfigError(f"config file {path} must hold a mapping at the top level")
-    return data
+# every key a model YAML may hold; a typo such as `activaton` is an error, not a silent default
+MODEL_SCHEMA = {
+    "name": str,
+    "scale": str,
+    "input_size": list,
+    "classes": list,
+    "road_classes": list,
+    "activation": str,
+    "scales": Open(list),  # scale name -> [depth multiple, width multiple, max channels]
+    "encoder": {"channels": list, "repeats": list},
+    "road_decoder": {"aspp_channels": int, "aspp_rates": list, "skip_channels": int, "head_channels": int,
+                     "aux_head": bool},
+    "detect": {"reg_max": int},
+}
 
 
 def load_model_config(path: str | Path | None = None, **overrides) -> dict:
@@ -53,19 +56,44 @@ def load_model_config(path: str | Path | None = None, **overrides) -> dict:
 
 
 def validate_model_config(cfg: dict, source: str = "model config") -> dict:
+    if not isinstance(cfg, dict):
+        raise ConfigError(f"{source} must be a mapping of model settings (see configs/model/perception_n.yaml), "
+                          f"got {type(cfg).__name__}")
+    validate(cfg, MODEL_SCHEMA, source)
     missing = [k for k in _REQUIRED if k not in cfg]
     if missing:
         raise ConfigError(f"{source} lacks the keys {missing}; see configs/model/perception_n.yaml")
     cfg = copy.deepcopy(cfg)
     if cfg["scale"] not in cfg["scales"]:
         raise ConfigError(f"{source}: scale {cfg['scale']!r} is not one of {sorted(cfg['scales'])}")
-    h, w = (int(v) for v in cfg["input_size"])
+    try:
+        h, w = (int(v) for v in cfg["input_size"])
+    except (TypeError, ValueError):
+        raise ConfigError(f"{source}: input_size must be [height, width] in pixels, "
+                          f"got {cfg['input_size']!r}") from None
     if h % 32 or w % 32 or h <= 0 or w <= 0:
         raise ConfigError(f"{source}: input_size {h}x{w} must be positive multiples of 32 (height, width)")
     cfg["input_size"] = [h, w]
+    if cfg.get("activation", "silu") not in ACTIVATION_NAMES:
+        raise ConfigError(f"{source}: activation {cfg['activation']!r} is not one of {', '.join(ACTIVATION_NAMES)}")
     if not cfg["classes"] or not cfg["road_classes"]:
         raise ConfigError(f"{source}: 'classes' and 'road_classes' must each name at least one class")
     return cfg
+
+
+_THRESHOLDS: dict | None = None
+
+
+def default_thresholds() -> dict:
+    """{conf, iou, road}: the `thresholds` of configs/runtime.yaml, the one place these defaults live
+    (a Predictor made without thresholds and the app's Thresholds both read them here)."""
+    global _THRESHOLDS
+    if _THRESHOLDS is None:
+        t = load_yaml(RUNTIME_CONFIG).get("thresholds")
+        if not isinstance(t, dict) or not {"conf", "iou", "road"} <= set(t):
+            raise ConfigError(f"{RUNTIME_CONFIG}: 'thresholds' must give conf, iou and road")
+        _THRESHOLDS = {k: float(t[k]) for k in ("conf", "iou", "road")}
+    return dict(_THRESHOLDS)
 
 
 def scaled_channels(cfg: dict) -> list[int]:

@@ -16,8 +16,10 @@ from pathlib import Path
 
 import numpy as np
 
+from core.errors import BadInputError, InputNotFoundError
+
 from .backends.base import Backend, BackendUnavailableError
-from .config import BACKENDS, DEFAULT_WEIGHTS, PRECISIONS
+from .config import BACKENDS, DEFAULT_WEIGHTS, PRECISIONS, default_thresholds
 from .postprocess import boxes_to_original, detections_from_output, road_to_original
 from .preprocess import to_input_tensor
 from .result import Perception
@@ -25,11 +27,13 @@ from .torch_threads import torch_threads
 
 
 class Predictor:
-    def __init__(self, backend: Backend, conf: float = 0.25, iou: float = 0.5, max_det: int = 100,
+    def __init__(self, backend: Backend, conf: float | None = None, iou: float | None = None, max_det: int = 100,
                  choice_reason: str = ""):
+        """conf, iou: None takes the thresholds of configs/runtime.yaml."""
+        defaults = default_thresholds()
         self.backend = backend
-        self.conf = conf
-        self.iou = iou
+        self.conf = defaults["conf"] if conf is None else conf
+        self.iou = defaults["iou"] if iou is None else iou
         self.max_det = max_det
         self.choice_reason = choice_reason or f"{backend.name} requested"
 
@@ -96,7 +100,7 @@ class Predictor:
 
 
 def load_predictor(weights: str | Path | None = None, backend: str = "auto", device: str | None = None,
-                   conf: float = 0.25, iou: float = 0.5, precision: str = "auto") -> Predictor:
+                   conf: float | None = None, iou: float | None = None, precision: str = "auto") -> Predictor:
     """Open a predictor on a weights file: .pt (PyTorch), .onnx (ONNX Runtime) or .engine (TensorRT).
 
     backend "auto" tries TensorRT → ONNX Runtime → PyTorch and records why it chose
@@ -104,18 +108,18 @@ def load_predictor(weights: str | Path | None = None, backend: str = "auto", dev
     siblings (same stem, .onnx; and a cached engine) so `auto` can use them.
     precision picks which sibling ONNX a .pt file runs as (an .onnx or .engine file
     is what it is): "auto" is the INT8 CPU file (.int8cpu.onnx) where ONNX Runtime
-    runs on the CPU and that file exists, otherwise fp32.
+    runs on the CPU and that file exists, otherwise fp32. conf, iou: None takes configs/runtime.yaml's.
     """
     if backend not in BACKENDS:
-        raise ValueError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
+        raise BadInputError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
     if precision not in PRECISIONS:
-        raise ValueError(f"unknown precision {precision!r}; choose one of {', '.join(PRECISIONS)}")
+        raise BadInputError(f"unknown precision {precision!r}; choose one of {', '.join(PRECISIONS)}")
     weights = Path(weights) if weights else DEFAULT_WEIGHTS
     if not weights.exists():
-        raise FileNotFoundError(f"weights file not found: {weights}")
+        raise InputNotFoundError(f"weights file not found: {weights}")
     kinds = {".pt": "torch", ".onnx": "onnxruntime", ".engine": "tensorrt"}
     if weights.suffix not in kinds:
-        raise ValueError(f"{weights}: unknown weights type {weights.suffix!r}; expected .pt, .onnx or .engine")
+        raise BadInputError(f"{weights}: unknown weights type {weights.suffix!r}; expected .pt, .onnx or .engine")
 
     if backend != "auto":
         return Predictor(_open(backend, weights, device, precision), conf, iou,
@@ -164,7 +168,14 @@ def _open(kind: str, weights: Path, device: str | None, precision: str) -> Backe
         on_cpu = providers is not None or not cuda_available()
         onnx_path = weights if weights.suffix == ".onnx" else _sibling_onnx(
             weights, resolve_precision(precision, weights, on_cpu))
-        return OnnxRuntimeBackend(onnx_path, providers=providers)
+        backend = OnnxRuntimeBackend(onnx_path, providers=providers)
+        if weights.suffix == ".pt":
+            try:
+                _check_sibling(weights, onnx_path, backend.metadata)
+            except BaseException:
+                backend.close()
+                raise
+        return backend
     if kind == "tensorrt":
         from .backends.tensorrt_backend import TensorRTBackend
 
@@ -172,6 +183,8 @@ def _open(kind: str, weights: Path, device: str | None, precision: str) -> Backe
             return TensorRTBackend.from_engine(weights)
         onnx_path = weights if weights.suffix == ".onnx" else _sibling_onnx(
             weights, resolve_precision(precision, weights, on_cpu=False))
+        if weights.suffix == ".pt":
+            _check_sibling(weights, onnx_path)
         return TensorRTBackend.from_onnx(onnx_path)
     raise ValueError(f"unknown backend {kind!r}")
 
@@ -187,8 +200,22 @@ def _sibling_onnx(weights: Path, precision: str) -> Path:
     """The sibling ONNX file of `precision`, or a BackendUnavailableError that says how to write it."""
     path = _sibling_path(weights, precision)
     if not path.is_file():
-        flags = {"fp32": "", "int8cpu": " --precision int8 --int8-target cpu"}
-        flag = flags.get(precision, f" --precision {precision}")
-        raise BackendUnavailableError(f"no ONNX file {path.name} beside {weights.name} "
-                                      f"(write it with `run.py export --weights {weights} --format onnx{flag}`)")
+        raise BackendUnavailableError(f"no ONNX file {path.name} beside {weights.name} ({_export_hint(weights, path)})")
     return path
+
+
+def _check_sibling(weights: Path, path: Path, metadata: dict | None = None) -> None:
+    """BackendUnavailableError unless the sibling `path` was exported from the weights in `weights`
+    (its recorded digest; see nets.deploy.sibling_check). A damaged .pt is a WeightsError here."""
+    from .deploy.sibling_check import sibling_is_stale
+
+    stale = sibling_is_stale(weights, path, metadata)
+    if stale:
+        raise BackendUnavailableError(f"{path.name} is not an export of {weights.name}: {stale} "
+                                      f"(re-{_export_hint(weights, path)})")
+
+
+def _export_hint(weights: Path, path: Path) -> str:
+    precision = next((p for p in ("int8cpu", "int8", "fp16") if path.name.endswith(f".{p}.onnx")), "fp32")
+    flag = {"fp32": "", "int8cpu": " --precision int8 --int8-target cpu"}.get(precision, f" --precision {precision}")
+    return f"write it with `run.py export --weights {weights} --format onnx{flag}`"

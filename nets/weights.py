@@ -4,20 +4,52 @@ A checkpoint is a dict with at least `model_config` (the resolved model YAML)
 and `model` (a state dict; the EMA weights when training used EMA). Training
 checkpoints add optimizer, scheduler, epoch and metrics; `load_model` needs
 only the first two, so a trimmed release file and a training checkpoint both load.
+
+A .pt file is a pickle, and unpickling can run any code its author wrote into it.
+Every checkpoint is therefore read with `torch.load(weights_only=True)`, which
+rebuilds only tensors, dicts, lists, tuples, numbers and strings, and refuses
+anything else; checkpoints are written in that form (train.engine keeps RNG
+states as tensors and lists for the same reason).
 """
 
 from __future__ import annotations
 
+import hashlib
+import pickle
 from pathlib import Path
 
+import numpy as np
 import torch
+
+from core.errors import UserError
 
 from .config import ConfigError, validate_model_config
 from .model import PerceptionNet
 
+# ONNX metadata key of the weights digest of the .pt an ONNX file was exported from (see weights_digest)
+WEIGHTS_DIGEST_KEY = "weights_sha256"
 
-class WeightsError(ValueError):
-    """A weights file is missing, unreadable, or belongs to another architecture."""
+
+class WeightsError(UserError, ValueError):
+    """A weights file is missing, unreadable, unsafe, or belongs to another architecture."""
+
+
+def load_checkpoint_file(path: str | Path, map_location="cpu"):
+    """torch.load restricted to plain data (weights_only=True); WeightsError naming the file otherwise."""
+    path = Path(path)
+    try:
+        return torch.load(path, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError as e:
+        # torch's message explains weights_only at length; the line that names the refused object is the one to show
+        lines = [ln.strip() for ln in str(e).splitlines() if ln.strip()]
+        first = next((ln for ln in lines if "GLOBAL" in ln or "Unsupported" in ln), lines[-1] if lines else "")
+        first = first.split(". Please use")[0]  # torch goes on to explain how to allow it: not advice to give here
+        raise WeightsError(f"refused to load {path}: it holds objects other than tensors, numbers, strings, lists "
+                           f"and dicts, and unpickling those could run code ({first}). Nothing in it was run. "
+                           "Use a checkpoint written by `run.py train` or the bundled weights/perception_n.pt; "
+                           "if you trust this file, convert it to a plain state dict yourself") from e
+    except Exception as e:  # zip, torch and truncated-file errors all mean the same thing to the user
+        raise WeightsError(f"cannot read weights file {path}: {e}") from e
 
 
 def read_checkpoint(path: str | Path) -> dict:
@@ -25,14 +57,38 @@ def read_checkpoint(path: str | Path) -> dict:
     if not path.is_file():
         raise WeightsError(f"weights file not found: {path} (train one with `run.py train`, "
                            "or use the bundled weights/perception_n.pt)")
-    try:
-        ckpt = torch.load(path, map_location="cpu", weights_only=False)
-    except Exception as e:  # pickle, zip and torch errors all mean the same thing to the user
-        raise WeightsError(f"cannot read weights file {path}: {e}") from e
+    ckpt = load_checkpoint_file(path)
     if not isinstance(ckpt, dict) or "model" not in ckpt or "model_config" not in ckpt:
         raise WeightsError(f"{path} is not a perception checkpoint (expected keys 'model' and 'model_config'; "
                            "ultralytics YOLO .pt files are not compatible)")
+    if not isinstance(ckpt["model_config"], dict):
+        raise WeightsError(f"{path}: its 'model_config' is {type(ckpt['model_config']).__name__}, not the model "
+                           "settings mapping a perception checkpoint carries; the file is damaged or was not "
+                           "written by `run.py train`")
+    if not isinstance(ckpt["model"], dict) or not all(torch.is_tensor(v) for v in ckpt["model"].values()):
+        raise WeightsError(f"{path}: its 'model' entry is not a state dict (a mapping of tensor names to tensors)")
     return ckpt
+
+
+def weights_digest(state: dict) -> str:
+    """SHA-256 of a state dict's tensors as a model loads them (floats as float32; the training-only aux head
+    left out), so a .pt stored in FP16 and the model exported from it give the same digest."""
+    digest = hashlib.sha256()
+    for name in sorted(k for k in state if not k.startswith("road.aux.")):
+        tensor = state[name].detach().cpu()
+        if tensor.dtype == torch.bfloat16:  # numpy has no bfloat16
+            tensor = tensor.float()
+        array = tensor.contiguous().numpy()
+        if tensor.is_floating_point():
+            array = array.astype(np.float32)  # numpy's cast: torch's first fp16 → fp32 cast costs ~0.2 s
+        digest.update(f"{name}|{array.dtype}|{array.shape}|".encode())
+        digest.update(array.tobytes())
+    return digest.hexdigest()
+
+
+def checkpoint_digest(path: str | Path) -> str:
+    """weights_digest of the weights in a checkpoint file (reads it: a damaged file is a WeightsError)."""
+    return weights_digest(read_checkpoint(path)["model"])
 
 
 def load_model(path: str | Path, expect_config: dict | None = None) -> PerceptionNet:

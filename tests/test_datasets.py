@@ -341,7 +341,7 @@ def test_empty_split_names_split_and_folder(tmp_path):
 
 @pytest.mark.parametrize("change, message", [
     ({"type": "cityscapes"}, "unknown dataset type 'cityscapes'"),
-    ({"min_area": 10}, r"unknown keys \['min_area'\]"),
+    ({"min_area": 10}, r"unknown key 'min_area' \(did you mean 'min_box_area'\?\)"),
     ({"box_class_ids": {"truck": [8]}}, "none of the dataset's classes"),
 ])
 def test_bad_config_is_named(tmp_path, change, message):

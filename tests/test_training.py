@@ -89,7 +89,7 @@ def test_epochs_lower_the_loss_and_write_logs(recipe):
 def test_interrupted_run_resumes_to_the_same_state(recipe, monkeypatch):
     cfg = engine.load_train_config(recipe, epochs=2, out_dir=str(recipe.parent / "straight"))
     engine.train(cfg, log=lambda *_: None)
-    straight = torch.load(recipe.parent / "straight" / "last.pt", weights_only=False)
+    straight = torch.load(recipe.parent / "straight" / "last.pt", weights_only=True)
 
     original = engine.train_one_epoch
 
@@ -102,10 +102,10 @@ def test_interrupted_run_resumes_to_the_same_state(recipe, monkeypatch):
     monkeypatch.setattr(engine, "train_one_epoch", crash_in_second_epoch)
     with pytest.raises(KeyboardInterrupt):
         engine.train(cfg, log=lambda *_: None)
-    assert torch.load(recipe.parent / "resumed" / "last.pt", weights_only=False)["epoch"] == 1
+    assert torch.load(recipe.parent / "resumed" / "last.pt", weights_only=True)["epoch"] == 1
     monkeypatch.setattr(engine, "train_one_epoch", original)
     engine.train(cfg, resume=True, log=lambda *_: None)
-    resumed = torch.load(recipe.parent / "resumed" / "last.pt", weights_only=False)
+    resumed = torch.load(recipe.parent / "resumed" / "last.pt", weights_only=True)
 
     assert resumed["epoch"] == straight["epoch"] == 2
     for key in ("train_model", "model"):
@@ -131,7 +131,7 @@ def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(recipe, monkeypatch):
     monkeypatch.setattr(engine.MultiTaskLoss, "forward", poisoned)
     with pytest.raises(engine.TrainingDiverged, match="nan at epoch 2, batch 1"):
         engine.train(cfg, log=lambda *_: None)
-    ckpt = torch.load(Path(cfg["out_dir"]) / "last.pt", weights_only=False)
+    ckpt = torch.load(Path(cfg["out_dir"]) / "last.pt", weights_only=True)
     assert ckpt["epoch"] == 1
     assert all(torch.isfinite(v).all() for v in ckpt["model"].values() if v.is_floating_point())
 
@@ -160,7 +160,7 @@ def test_init_weights_starts_from_them_and_recipe_augment_turns_on_mosaic(recipe
     cfg = engine.load_train_config(recipe, epochs=1, init_weights=str(init))
     cfg["augment"] = {"mosaic": 1.0}
     engine.train(cfg, log=lambda *_: None)
-    last = torch.load(Path(cfg["out_dir"]) / "last.pt", weights_only=False)
+    last = torch.load(Path(cfg["out_dir"]) / "last.pt", weights_only=True)
     for name, value in start.state_dict().items():  # no update ran: the run holds exactly the init weights
         torch.testing.assert_close(last["train_model"][name], value, msg=name)
     assert seen["sample"].source.startswith("mosaic of ")
@@ -180,7 +180,7 @@ def test_ddp_with_two_gloo_processes(recipe):
         cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "2 process(es)" in proc.stdout
-    ckpt = torch.load(run / "last.pt", weights_only=False)
+    ckpt = torch.load(run / "last.pt", weights_only=True)
     assert ckpt["epoch"] == 1
     # 8 training images, batch 4 per process, 2 processes: one optimizer step per epoch
     assert ckpt["schedule"]["last_epoch"] == 1

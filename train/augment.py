@@ -20,6 +20,7 @@ from typing import Mapping, Sequence
 import cv2
 import numpy as np
 
+from core.config import ConfigError, unknown_key_message
 from nets.preprocess import PAD_VALUE, Letterbox
 from train.sample import IGNORE, Sample
 
@@ -41,26 +42,31 @@ class AugmentParams:
     def from_config(cls, cfg: Mapping, source: str = "augment") -> AugmentParams:
         names = [f.name for f in fields(cls)]
         optional = {"mosaic"}
-        missing = [n for n in names if n not in cfg and n not in optional]
+        if not isinstance(cfg, Mapping):
+            raise ConfigError(f"{source}: augmentation settings must be a mapping (see configs/data/camvid.yaml), "
+                              f"got {cfg!r}")
         unknown = [k for k in cfg if k not in names]
-        if missing or unknown:
-            raise ValueError(f"{source}: augmentation settings need the keys {[n for n in names if n not in optional]} "
-                             f"(optional: {sorted(optional)}); missing {missing}, unknown {unknown} "
-                             "(see configs/data/camvid.yaml)")
+        if unknown:
+            raise ConfigError(unknown_key_message(unknown[0], names, source))
+        missing = [n for n in names if n not in cfg and n not in optional]
+        if missing:
+            required = [n for n in names if n not in optional]
+            raise ConfigError(f"{source}: augmentation settings need the keys {required} (optional: "
+                              f"{sorted(optional)}); missing {missing} (see configs/data/camvid.yaml)")
         try:
             lo, hi = (float(v) for v in cfg["scale"])
             params = cls(scale=(lo, hi), **{n: float(cfg[n]) for n in names if n != "scale" and n in cfg})
         except (TypeError, ValueError) as e:
-            raise ValueError(f"{source}: augmentation settings must be numbers "
-                             f"(scale a [min, max] pair): {e}") from e
+            raise ConfigError(f"{source}: augmentation settings must be numbers "
+                              f"(scale a [min, max] pair): {e}") from e
         if not 0 < lo <= hi:
-            raise ValueError(f"{source}: scale must be [min, max] with 0 < min <= max, got {cfg['scale']}")
+            raise ConfigError(f"{source}: scale must be [min, max] with 0 < min <= max, got {cfg['scale']}")
         for n in ("flip_prob", "min_box_visibility", "mosaic"):
             if not 0 <= getattr(params, n) <= 1:
-                raise ValueError(f"{source}: {n} must lie in [0, 1], got {getattr(params, n)}")
+                raise ConfigError(f"{source}: {n} must lie in [0, 1], got {getattr(params, n)}")
         for n in ("hsv_h", "hsv_s", "hsv_v", "min_box_size"):
             if getattr(params, n) < 0:
-                raise ValueError(f"{source}: {n} must not be negative, got {getattr(params, n)}")
+                raise ConfigError(f"{source}: {n} must not be negative, got {getattr(params, n)}")
         return params
 
 

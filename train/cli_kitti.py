@@ -15,6 +15,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from core.errors import BadInputError
+
 VIEW_CHOICES = {"both": ("bev", "perspective"), "bev": ("bev",), "perspective": ("perspective",)}
 
 
@@ -73,13 +75,13 @@ def run_kitti_road_eval(args: argparse.Namespace, predictor=None) -> int:
 
     root = getattr(args, "root", None)
     if root is None:
-        raise ValueError("eval --dataset kitti-road needs --root DATA_ROAD (the folder holding training/ and testing/)")
+        raise BadInputError("eval --dataset kitti-road needs --root DATA_ROAD (the folder holding training/ and testing/)")
     predictions = getattr(args, "predictions", None)
     save_to = getattr(args, "save_predictions", None)
     if predictions is not None and getattr(args, "weights", None) is not None:
-        raise ValueError("give either --weights (run a model) or --predictions (score saved maps), not both")
+        raise BadInputError("give either --weights (run a model) or --predictions (score saved maps), not both")
     if predictions is not None and save_to is not None:
-        raise ValueError("--save-predictions needs a model run; with --predictions the maps are already saved")
+        raise BadInputError("--save-predictions needs a model run; with --predictions the maps are already saved")
     split = getattr(args, "split", None) or "training"
     views = VIEW_CHOICES[getattr(args, "views", None) or "both"]
 

@@ -32,14 +32,17 @@ from torch.utils.data import DataLoader, DistributedSampler, RandomSampler, Sequ
 from tqdm import tqdm
 from ultralytics.utils.torch_utils import ModelEMA, init_seeds
 
-from nets.config import PROJECT_ROOT, load_model_config, load_yaml
+from core.config import ConfigError
+from core.errors import InputNotFoundError, MissingDependencyError
+from nets.config import PROJECT_ROOT, load_model_config
 from nets.model import PerceptionNet
 from nets.postprocess import detections_from_output
-from nets.weights import atomic_save, load_model
+from nets.weights import atomic_save, load_checkpoint_file, load_model
 
 from .datasets import build_dataset
 from .losses import MultiTaskLoss
 from .metrics import DetectionScore, RoadScore
+from .recipe import load_train_config  # noqa: F401  (engine.load_train_config: the recipe loader)
 
 
 class TrainingDiverged(RuntimeError):
@@ -47,16 +50,6 @@ class TrainingDiverged(RuntimeError):
 
 
 # ---------------------------------------------------------------------------- setup
-
-
-def load_train_config(path: str | Path, **overrides) -> dict:
-    cfg = load_yaml(path)
-    for key in ("model", "data", "epochs", "batch", "imgsz"):
-        if key not in cfg:
-            raise ValueError(f"training config {path} lacks '{key}'; see configs/train/camvid_n.yaml")
-    cfg.update({k: v for k, v in overrides.items() if v is not None})
-    cfg["_source"] = str(path)
-    return cfg
 
 
 def _resolve(path: str) -> Path:
@@ -71,7 +64,7 @@ def setup_distributed(device: str) -> tuple[int, int, torch.device]:
     local_rank = int(os.environ.get("LOCAL_RANK", 0))
     if device.startswith("cuda"):
         if not torch.cuda.is_available():
-            raise ValueError("--device cuda asked for, but PyTorch sees no CUDA GPU here; use --device cpu")
+            raise MissingDependencyError("--device cuda asked for, but PyTorch sees no CUDA GPU here; use --device cpu")
         dev = torch.device("cuda", local_rank if world > 1 else torch.device(device).index or 0)
         torch.cuda.set_device(dev)
     else:
@@ -95,7 +88,7 @@ def build_optimizer(model: torch.nn.Module, cfg: dict) -> torch.optim.Optimizer:
         return torch.optim.AdamW(groups, lr=lr, betas=(o.get("momentum", 0.9), 0.999))
     if name == "sgd":
         return torch.optim.SGD(groups, lr=lr, momentum=o.get("momentum", 0.937), nesterov=True)
-    raise ValueError(f"optimizer.name {name!r} is not one of adamw, sgd")
+    raise ConfigError(f"optimizer.name {name!r} is not one of adamw, sgd")
 
 
 def build_schedule(optimizer, cfg: dict, iters_per_epoch: int) -> torch.optim.lr_scheduler.LambdaLR:
@@ -106,7 +99,7 @@ def build_schedule(optimizer, cfg: dict, iters_per_epoch: int) -> torch.optim.lr
     final = s.get("final_lr_ratio", 0.01)
     kind = s.get("name", "cosine")
     if kind not in ("cosine", "poly"):
-        raise ValueError(f"schedule.name {kind!r} is not one of cosine, poly")
+        raise ConfigError(f"schedule.name {kind!r} is not one of cosine, poly")
 
     def factor(it: int) -> float:
         if it < warmup:
@@ -238,7 +231,11 @@ def flat_metrics(metrics: dict) -> dict:
 
 
 def rng_state() -> dict:
-    state = {"python": random.getstate(), "numpy": np.random.get_state(), "torch": torch.get_rng_state()}
+    # numpy's state holds an ndarray, which weights_only loading refuses: stored as a tensor and plain numbers
+    kind, keys, pos, has_gauss, cached = np.random.get_state()
+    state = {"python": random.getstate(), "numpy": [kind, torch.from_numpy(keys.astype(np.int64)), int(pos),
+                                                    int(has_gauss), float(cached)],
+             "torch": torch.get_rng_state()}
     if torch.cuda.is_available():
         state["cuda"] = torch.cuda.get_rng_state_all()
     return state
@@ -246,10 +243,27 @@ def rng_state() -> dict:
 
 def set_rng_state(state: dict) -> None:
     random.setstate(state["python"])
-    np.random.set_state(state["numpy"])
+    kind, keys, pos, has_gauss, cached = state["numpy"]
+    np.random.set_state((kind, np.asarray(keys, dtype=np.int64).astype(np.uint32), pos, has_gauss, cached))
     torch.set_rng_state(state["torch"])
     if "cuda" in state and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def plain(obj):
+    """`obj` with numpy scalars as Python numbers, arrays as tensors and paths as strings: what
+    torch.load(weights_only=True) reads back (metrics carry numpy floats)."""
+    if isinstance(obj, dict):
+        return {k: plain(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return type(obj)(plain(v) for v in obj)
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, np.ndarray):
+        return torch.from_numpy(obj.copy())
+    if isinstance(obj, Path):
+        return str(obj)
+    return obj
 
 
 def make_checkpoint(net, ema, optimizer, schedule, scaler, epoch, best_fitness, metrics, cfg) -> dict:
@@ -264,9 +278,9 @@ def make_checkpoint(net, ema, optimizer, schedule, scaler, epoch, best_fitness, 
         "schedule": schedule.state_dict(),
         "scaler": scaler.state_dict() if scaler is not None else None,
         "epoch": epoch,  # epochs completed
-        "best_fitness": best_fitness,
-        "metrics": metrics,
-        "train_config": {k: v for k, v in cfg.items() if not k.startswith("_")},
+        "best_fitness": float(best_fitness),
+        "metrics": plain(metrics),
+        "train_config": plain({k: v for k, v in cfg.items() if not k.startswith("_")}),
         "rng": rng_state(),
         "date": time.strftime("%Y-%m-%d %H:%M:%S"),
     }
@@ -304,8 +318,8 @@ def train(cfg: dict, resume: bool = False, device: str = "cpu", log=print) -> di
     start_epoch, best_fitness, history = 0, -1.0, []
     if resume:
         if not last.is_file():
-            raise FileNotFoundError(f"--resume: no checkpoint at {last}; start without --resume")
-        ckpt = torch.load(last, map_location=dev, weights_only=False)
+            raise InputNotFoundError(f"--resume: no checkpoint at {last}; start without --resume")
+        ckpt = load_checkpoint_file(last, map_location=dev)
         net.load_state_dict(ckpt["train_model"])
         if ema is not None:
             ema.ema.load_state_dict(ckpt["model"])

@@ -12,13 +12,15 @@ import time
 import numpy as np
 from tqdm import tqdm
 
+from core.errors import BadInputError
+
 from .metrics import DetectionScore, RoadScore
 
 
 def evaluate_dataset(predictor, dataset, show_progress: bool = True) -> dict:
     """Run `predictor` (nets.predictor.Predictor or alike) over `dataset` (train.datasets, unaugmented)."""
     if len(dataset) == 0:
-        raise ValueError(f"{getattr(dataset, 'name', 'dataset')} has no frames to evaluate")
+        raise BadInputError(f"{getattr(dataset, 'name', 'dataset')} has no frames to evaluate")
     road, det = RoadScore(), DetectionScore(predictor.class_names)
     has_det = False
     infer_ms = []

@@ -25,6 +25,7 @@ from typing import Callable, Iterable, Sequence
 import cv2
 import numpy as np
 
+from core.errors import BadInputError, InputNotFoundError, OutputError
 from calib.bev import KITTI_BEV_GRID, bev_warp_for
 from calib.kitti_calib import KittiRoadName, calib_path_for, load_kitti_calib, parse_kitti_road_name
 from calib.road_plane import RoadPlaneHomography
@@ -53,10 +54,10 @@ def read_ground_truth(path: str | Path) -> np.ndarray:
     """A ground-truth mask as OpenCV reads it: (H, W, 3) uint8 BGR."""
     image = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
     if image is None:
-        raise ValueError(f"cannot read ground-truth mask {path}: not an image file")
+        raise BadInputError(f"cannot read ground-truth mask {path}: not an image file")
     if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] < 3:
-        raise ValueError(f"ground-truth mask {path} must be an 8-bit colour PNG (magenta road, red non-road, "
-                         f"black void), got {image.dtype} with shape {image.shape}")
+        raise BadInputError(f"ground-truth mask {path} must be an 8-bit colour PNG (magenta road, red non-road, "
+                            f"black void), got {image.dtype} with shape {image.shape}")
     return image[:, :, :3]
 
 
@@ -69,10 +70,10 @@ def read_prediction(path: str | Path) -> np.ndarray:
     """A prediction PNG as confidence bytes (H, W) uint8; the probability is byte / 255."""
     image = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
     if image is None:
-        raise ValueError(f"cannot read prediction {path}: not an image file")
+        raise BadInputError(f"cannot read prediction {path}: not an image file")
     if image.dtype != np.uint8 or image.ndim != 2:
-        raise ValueError(f"prediction {path} must be an 8-bit grey PNG (confidence × 255), got {image.dtype} "
-                         f"with shape {image.shape}")
+        raise BadInputError(f"prediction {path} must be an 8-bit grey PNG (confidence × 255), got {image.dtype} "
+                            f"with shape {image.shape}")
     return image
 
 
@@ -84,7 +85,7 @@ def to_confidence_bytes(probability: np.ndarray, what: str = "prediction") -> np
     """
     probability = np.asarray(probability, dtype=np.float32)
     if not np.all(np.isfinite(probability)):
-        raise ValueError(f"{what} holds NaN or infinite probabilities")
+        raise BadInputError(f"{what} holds NaN or infinite probabilities")
     return np.round(np.clip(probability, 0.0, 1.0) * 255.0).astype(np.uint8)
 
 
@@ -92,7 +93,7 @@ def write_confidence_png(path: str | Path, confidence: np.ndarray) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     if not cv2.imwrite(str(path), confidence):
-        raise OSError(f"cannot write {path}")
+        raise OutputError(f"cannot write {path}")
 
 
 # --------------------------------------------------------------------------- the threshold sweep
@@ -155,8 +156,8 @@ def scores_from_histograms(histograms: np.ndarray, what: str = "category") -> Ro
     positives = int(histograms[1].sum())
     negatives = int(histograms[0].sum())
     if positives == 0:
-        raise ValueError(f"{what} has no positive (road) ground-truth pixels among its valid pixels: recall is "
-                         f"undefined; check the masks (road must be magenta) and, in BEV, the calib")
+        raise BadInputError(f"{what} has no positive (road) ground-truth pixels among its valid pixels: recall is "
+                            f"undefined; check the masks (road must be magenta) and, in BEV, the calib")
     precision = counts.tp / (counts.tp + counts.fp + EPS)
     recall = counts.tp / positives
     kept = ~((precision == 0) & (recall == 0))  # thresholds above every positive say nothing
@@ -191,7 +192,7 @@ class KittiRoadAccumulator:
     def __init__(self, views: Sequence[str] = VIEWS):
         unknown = set(views) - set(VIEWS)
         if unknown or not views:
-            raise ValueError(f"unknown evaluation views {sorted(unknown)}: choose from {', '.join(VIEWS)}")
+            raise BadInputError(f"unknown evaluation views {sorted(unknown)}: choose from {', '.join(VIEWS)}")
         self.views = tuple(v for v in VIEWS if v in views)
         self.histograms: dict[str, dict[str, np.ndarray]] = {view: {} for view in self.views}
         self.masks = 0
@@ -205,19 +206,19 @@ class KittiRoadAccumulator:
             homography: RoadPlaneHomography | None) -> None:
         """Count one mask and its prediction (confidence bytes of the image's size) in every view."""
         if name.kind is None:
-            raise ValueError(f"a ground-truth mask needs a mask name such as {name.mask_name('road')}, "
-                             f"got {name.frame}")
+            raise BadInputError(f"a ground-truth mask needs a mask name such as {name.mask_name('road')}, "
+                                f"got {name.frame}")
         if confidence.shape != mask_bgr.shape[:2]:
-            raise ValueError(f"prediction for {name.mask_name(name.kind)} is "
-                             f"{confidence.shape[1]}x{confidence.shape[0]} "
-                             f"but its image and ground truth are {mask_bgr.shape[1]}x{mask_bgr.shape[0]}: "
-                             f"predictions must have the image's size")
+            raise BadInputError(f"prediction for {name.mask_name(name.kind)} is "
+                                f"{confidence.shape[1]}x{confidence.shape[0]} "
+                                f"but its image and ground truth are {mask_bgr.shape[1]}x{mask_bgr.shape[0]}: "
+                                f"predictions must have the image's size")
         categories = categories_of(name)
         if "perspective" in self.views:
             self._add("perspective", categories, confidence_histograms(confidence, *ground_truth_masks(mask_bgr)))
         if "bev" in self.views:
             if homography is None:
-                raise ValueError(f"the BEV view of {name.mask_name(name.kind)} needs its calib")
+                raise BadInputError(f"the BEV view of {name.mask_name(name.kind)} needs its calib")
             warp = bev_warp_for(homography, (mask_bgr.shape[1], mask_bgr.shape[0]), KITTI_BEV_GRID)
             bev_positive, bev_valid = ground_truth_masks(warp.warp(mask_bgr))
             self._add("bev", categories, confidence_histograms(warp.warp(confidence), bev_positive, bev_valid))
@@ -291,35 +292,35 @@ class KittiRoadSplit:
     def open(cls, root: str | Path, split: str) -> KittiRoadSplit:
         root = Path(root)
         if not (root / split).is_dir():
-            raise FileNotFoundError(f"no {split}/ folder in {root}: --root must be the KITTI Road data_road folder "
-                                    f"(holding training/ and testing/)")
+            raise InputNotFoundError(f"no {split}/ folder in {root}: --root must be the KITTI Road data_road folder "
+                                     f"(holding training/ and testing/)")
         return cls(root, split)
 
     def mask_files(self) -> list[tuple[KittiRoadName, Path]]:
         """Every ground-truth mask of the split, parsed (an unknown file name is an error, not skipped)."""
         if not self.ground_truth.is_dir():
-            raise FileNotFoundError(f"no ground truth in {self.ground_truth}: KITTI Road masks exist only for the "
-                                    f"training split")
+            raise InputNotFoundError(f"no ground truth in {self.ground_truth}: KITTI Road masks exist only for the "
+                                     f"training split")
         masks = []
         for path in sorted(self.ground_truth.glob("*.png")):
             name = parse_kitti_road_name(path)
             if name.kind is None:
-                raise ValueError(f"{path} is not a mask name: expected e.g. um_road_000000.png or um_lane_000000.png")
+                raise BadInputError(f"{path} is not a mask name: expected e.g. um_road_000000.png or um_lane_000000.png")
             masks.append((name, path))
         if not masks:
-            raise ValueError(f"no ground-truth masks (*.png) in {self.ground_truth}")
+            raise BadInputError(f"no ground-truth masks (*.png) in {self.ground_truth}")
         return masks
 
     def image_files(self) -> list[tuple[KittiRoadName, Path]]:
         paths = sorted(self.images.glob("*.png")) if self.images.is_dir() else []
         if not paths:
-            raise ValueError(f"no frames (*.png) in {self.images}")
+            raise BadInputError(f"no frames (*.png) in {self.images}")
         return [(parse_kitti_road_name(p), p) for p in paths]
 
     def image_of(self, name: KittiRoadName) -> Path:
         path = self.images / f"{name.frame}.png"
         if not path.is_file():
-            raise FileNotFoundError(f"no image for {name.frame}: expected {path}")
+            raise InputNotFoundError(f"no image for {name.frame}: expected {path}")
         return path
 
     def homography_of(self, name: KittiRoadName) -> RoadPlaneHomography:
@@ -349,17 +350,17 @@ def score_prediction_folder(root: str | Path, predictions: str | Path, split: st
     layout = KittiRoadSplit.open(root, split)
     predictions = Path(predictions)
     if not predictions.is_dir():
-        raise FileNotFoundError(f"prediction folder not found: {predictions}")
+        raise InputNotFoundError(f"prediction folder not found: {predictions}")
     if not any(predictions.glob("*.png")):
-        raise ValueError(f"no prediction PNGs in {predictions}: expected 8-bit grey maps named like the ground "
-                         f"truth (um_road_000000.png)")
+        raise BadInputError(f"no prediction PNGs in {predictions}: expected 8-bit grey maps named like the ground "
+                            f"truth (um_road_000000.png)")
     masks = layout.mask_files()
     notes = []
     # a method without an ego-lane output is scored on road alone; a partial lane set is an error below
     kinds_predicted = {kind for kind in ("road", "lane") if any(predictions.glob(f"*_{kind}_*.png"))}
     if not kinds_predicted:
-        raise ValueError(f"no PNG in {predictions} is named like a KITTI Road mask (um_road_000000.png, "
-                         f"um_lane_000000.png)")
+        raise BadInputError(f"no PNG in {predictions} is named like a KITTI Road mask (um_road_000000.png, "
+                            f"um_lane_000000.png)")
     skipped = [m for m in masks if m[0].kind not in kinds_predicted]
     if skipped:
         kinds = sorted({m[0].kind for m in skipped})
@@ -373,7 +374,7 @@ def score_prediction_folder(root: str | Path, predictions: str | Path, split: st
         for name, mask_path in frame_masks:
             prediction_path = predictions / mask_path.name
             if not prediction_path.is_file():
-                raise FileNotFoundError(f"no prediction for ground truth {mask_path.name}: expected {prediction_path}")
+                raise InputNotFoundError(f"no prediction for ground truth {mask_path.name}: expected {prediction_path}")
             accumulator.add(name, read_ground_truth(mask_path), read_prediction(prediction_path), homography)
     return KittiRoadReport(accumulator.scores(), split, len(frames), accumulator.masks, notes)
 
@@ -387,9 +388,9 @@ def predict_confidences(predictor: Predictor, frame: np.ndarray, what: str) -> d
     probs = np.asarray(result.road_probs)
     classes = list(result.road_classes)
     if probs.ndim != 3 or probs.shape[1:] != frame.shape[:2] or probs.shape[0] != len(classes):
-        raise ValueError(f"the model's road output for {what} has shape {probs.shape}, expected "
-                         f"({len(classes)}, {frame.shape[0]}, {frame.shape[1]}) (one channel per road class, "
-                         f"at the frame's size)")
+        raise BadInputError(f"the model's road output for {what} has shape {probs.shape}, expected "
+                            f"({len(classes)}, {frame.shape[0]}, {frame.shape[1]}) (one channel per road class, "
+                            f"at the frame's size)")
     return {kind: to_confidence_bytes(probs[classes.index(kind)], f"the model's {kind} output for {what}")
             for kind in ("road", "lane") if kind in classes}
 
@@ -406,7 +407,7 @@ def evaluate_predictor(root: str | Path, predictor: Predictor, split: str = "tra
         frame_name = frame_masks[0][0]
         frame = cv2.imread(str(layout.image_of(frame_name)), cv2.IMREAD_COLOR)
         if frame is None:
-            raise ValueError(f"cannot read image {layout.image_of(frame_name)}")
+            raise BadInputError(f"cannot read image {layout.image_of(frame_name)}")
         homography = layout.homography_of(frame_name) if "bev" in accumulator.views else None
         start = time.perf_counter()
         confidences = predict_confidences(predictor, frame, frame_name.frame)
@@ -473,7 +474,7 @@ def write_submission(root: str | Path, predictor: Predictor, out_dir: str | Path
     for name, image_path in _progress(layout.image_files(), "kitti-road submission"):
         frame = cv2.imread(str(image_path), cv2.IMREAD_COLOR)
         if frame is None:
-            raise ValueError(f"cannot read image {image_path}")
+            raise BadInputError(f"cannot read image {image_path}")
         homography = layout.homography_of(name)
         confidences = predict_confidences(predictor, frame, name.frame)
         warp = bev_warp_for(homography, (frame.shape[1], frame.shape[0]), KITTI_BEV_GRID)

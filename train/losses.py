@@ -19,6 +19,9 @@ from nets.model import PerceptionNet
 
 IGNORE = 255
 
+# the terms a recipe's `loss:` section may weight, and their defaults (box/cls/dfl: ultralytics' YOLOv8 gains)
+LOSS_WEIGHTS = {"road": 1.0, "road_aux": 0.4, "dice": 0.5, "det": 1.0, "box": 7.5, "cls": 0.5, "dfl": 1.5}
+
 
 class _DetectLossView:
     """The three attributes v8DetectionLoss reads from an ultralytics model, taken from ours."""
@@ -67,8 +70,7 @@ class MultiTaskLoss(nn.Module):
 
     def __init__(self, net: PerceptionNet, weights: dict):
         super().__init__()
-        self.w = {"road": 1.0, "road_aux": 0.4, "dice": 0.5, "det": 1.0, "box": 7.5, "cls": 0.5, "dfl": 1.5}
-        self.w.update(weights or {})
+        self.w = {**LOSS_WEIGHTS, **(weights or {})}
         self.det_loss = v8DetectionLoss(_DetectLossView(net, self.w["box"], self.w["cls"], self.w["dfl"]))
         self.det_names = self.det_loss.loss_names  # box_loss, cls_loss, dfl_loss (l1_loss when reg_max == 1)
 

@@ -13,6 +13,8 @@ from typing import Sequence
 import numpy as np
 import torch
 
+from core.errors import BadInputError
+
 IGNORE = 255  # road-mask value for void pixels and for samples without a road label
 
 
@@ -71,8 +73,8 @@ def collate(samples: Sequence[Sample], road_channels: int | None = None) -> dict
     if len(channels) > 1:
         raise ValueError(f"collate(): road masks have different channel counts {sorted(channels)}")
     if not channels:
-        raise ValueError("collate(): no sample of this batch has a road label, so the number of road "
-                         "channels is unknown; pass road_channels (use the dataset's collate_fn)")
+        raise BadInputError("collate(): no sample of this batch has a road label, so the number of road "
+                            "channels is unknown; pass road_channels (use the dataset's collate_fn)")
     num_channels = channels.pop()
 
     bgr = np.stack([s.image for s in samples])

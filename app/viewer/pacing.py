@@ -15,6 +15,8 @@ from __future__ import annotations
 import threading
 import time
 
+from core.errors import BadInputError
+
 
 class PacedSource:
     """A replay source read no faster than `speed` times its nominal FPS (speed 0: as fast as possible).
@@ -42,7 +44,7 @@ class PacedSource:
     @speed.setter
     def speed(self, value: float) -> None:
         if value < 0:
-            raise ValueError(f"replay speed must be positive (or 0 for as fast as possible), got {value}")
+            raise BadInputError(f"replay speed must be positive (or 0 for as fast as possible), got {value}")
         self._speed = float(value)
         self._anchor = None
         self._wake.set()

@@ -56,7 +56,7 @@ class PredictorProvider:
                 found.append(name)
         return found
 
-    def build(self, backend: str = "auto", conf: float = 0.25, iou: float = 0.5):
+    def build(self, backend: str = "auto", conf: float | None = None, iou: float | None = None):
         """A loaded and warmed-up predictor (slow: call it off the GUI thread). Raises what load_predictor raises."""
         import nets  # noqa: F401  (offline ultralytics before anything imports it)
         from nets.predictor import load_predictor

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
 
+from core.config import ConfigError
+
 
 def _default_footprints() -> dict[str, tuple[float, float]]:
     # (width, length) in metres drawn on the road plane per class: a box's bottom edge gives the near face
@@ -50,7 +52,7 @@ class ViewerSettings:
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(section) - known)
         if unknown:
-            raise ValueError(f"unknown viewer settings {unknown}; known: {sorted(known)}")
+            raise ConfigError(f"unknown viewer settings {unknown}; known: {sorted(known)}")
         for key in ("speeds", "window_size", "video_suffixes"):
             if key in section:
                 section[key] = tuple(section[key])
@@ -58,7 +60,7 @@ class ViewerSettings:
             section["footprint_m"] = {str(k): (float(v[0]), float(v[1])) for k, v in section["footprint_m"].items()}
         settings = cls(**section)
         if settings.default_speed not in settings.speeds:
-            raise ValueError(f"viewer default_speed {settings.default_speed} is not one of speeds {settings.speeds}")
+            raise ConfigError(f"viewer default_speed {settings.default_speed} is not one of speeds {settings.speeds}")
         if any(s < 0 for s in settings.speeds):
-            raise ValueError(f"viewer speeds must be positive (or 0 for as fast as possible), got {settings.speeds}")
+            raise ConfigError(f"viewer speeds must be positive (or 0 for as fast as possible), got {settings.speeds}")
         return settings

@@ -6,8 +6,10 @@ from abc import ABC, abstractmethod
 
 import numpy as np
 
+from core.errors import MissingDependencyError
 
-class BackendUnavailableError(ImportError):
+
+class BackendUnavailableError(MissingDependencyError):
     """A backend cannot run here: a package, a file or a GPU is missing. The message says which."""
 
 

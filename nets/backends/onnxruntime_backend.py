@@ -8,6 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
+from core.errors import BadInputError
+
 from .base import Backend, BackendUnavailableError
 
 METADATA_KEY = "perception"  # ONNX metadata_props key holding the model config as JSON
@@ -42,22 +44,23 @@ class OnnxRuntimeBackend(Backend):
         try:
             self.session = ort.InferenceSession(str(path), opts, providers=providers)
         except Exception as e:  # onnxruntime raises its own Fail/InvalidGraph types
-            raise ValueError(f"ONNX Runtime cannot load {path}: {e}") from e
+            raise BadInputError(f"ONNX Runtime cannot load {path}: {e}") from e
         meta = self.session.get_modelmeta().custom_metadata_map
         if METADATA_KEY not in meta:
-            raise ValueError(f"{path} carries no '{METADATA_KEY}' metadata: it was not exported by `run.py export`")
+            raise BadInputError(f"{path} carries no '{METADATA_KEY}' metadata: it was not exported by `run.py export`")
+        self.metadata = dict(meta)
         self.config = json.loads(meta[METADATA_KEY])
         inp = self.session.get_inputs()[0]
         self.input_name = inp.name
         self.input_size = tuple(int(d) for d in inp.shape[2:])
         if expect_input_size is not None and tuple(expect_input_size) != self.input_size:
-            raise ValueError(f"{path} was exported for input {self.input_size[0]}x{self.input_size[1]} (HxW) but "
-                             f"{expect_input_size[0]}x{expect_input_size[1]} was asked for; re-export with "
-                             "`run.py export --format onnx --imgsz H W`")
+            raise BadInputError(f"{path} was exported for input {self.input_size[0]}x{self.input_size[1]} (HxW) but "
+                                f"{expect_input_size[0]}x{expect_input_size[1]} was asked for; re-export with "
+                                "`run.py export --format onnx --imgsz H W`")
         self.input_dtype = np.float16 if "float16" in inp.type else np.float32
         outputs = {o.name for o in self.session.get_outputs()}
         if not {"det", "road"} <= outputs:
-            raise ValueError(f"{path} has outputs {sorted(outputs)}; a perception model has 'det' and 'road'")
+            raise BadInputError(f"{path} has outputs {sorted(outputs)}; a perception model has 'det' and 'road'")
         self.class_names = list(self.config["classes"])
         self.road_classes = list(self.config["road_classes"])
         self.precision = meta.get("precision", "fp32")

@@ -27,6 +27,8 @@ from pathlib import Path
 
 import numpy as np
 
+from core.errors import BadInputError
+
 from .base import Backend, BackendUnavailableError
 from .onnxruntime_backend import METADATA_KEY
 
@@ -56,22 +58,22 @@ def plan_io_buffers(tensor_specs) -> list[IOBuffer]:
     for name, mode, shape, dtype in tensor_specs:
         mode = ("input" if mode else "output") if isinstance(mode, bool) else str(mode).lower()
         if mode not in ("input", "output"):
-            raise ValueError(f"tensor {name!r}: mode must be 'input' or 'output', got {mode!r}")
+            raise BadInputError(f"tensor {name!r}: mode must be 'input' or 'output', got {mode!r}")
         shape = tuple(int(d) for d in shape)
         if not shape or any(d <= 0 for d in shape):
-            raise ValueError(f"tensor {name!r} has shape {shape}: this backend runs fixed-shape engines only "
-                             "(rebuild with `run.py export --format engine`)")
+            raise BadInputError(f"tensor {name!r} has shape {shape}: this backend runs fixed-shape engines only "
+                                "(rebuild with `run.py export --format engine`)")
         if name in names:
-            raise ValueError(f"engine has two I/O tensors named {name!r}")
+            raise BadInputError(f"engine has two I/O tensors named {name!r}")
         names.add(name)
         dtype = np.dtype(dtype)
         plan.append(IOBuffer(name, mode, shape, dtype, math.prod(shape) * dtype.itemsize))
     inputs = [b for b in plan if b.mode == "input"]
     if len(inputs) != 1:
-        raise ValueError(f"a perception engine has one input; this one has {[b.name for b in inputs]}")
+        raise BadInputError(f"a perception engine has one input; this one has {[b.name for b in inputs]}")
     missing = [n for n in REQUIRED_OUTPUTS if n not in {b.name for b in plan if b.mode == "output"}]
     if missing:
-        raise ValueError(f"engine lacks the outputs {missing}; a perception engine has 'det' and 'road'")
+        raise BadInputError(f"engine lacks the outputs {missing}; a perception engine has 'det' and 'road'")
     return plan
 
 
@@ -88,8 +90,8 @@ def check_input_size(plan: list[IOBuffer], input_size: tuple[int, int], engine_p
     spec = next(b for b in plan if b.mode == "input")
     expected = (1, 3, *input_size)
     if spec.shape != expected:
-        raise ValueError(f"engine {engine_path} takes {spec.shape} but its config says input {expected}; "
-                         "the engine and its JSON do not belong together: rebuild with `run.py export --format engine`")
+        raise BadInputError(f"engine {engine_path} takes {spec.shape} but its config says input {expected}; "
+                            "the engine and its JSON do not belong together: rebuild with `run.py export --format engine`")
 
 
 def read_sidecar(engine_path: Path) -> dict:
@@ -97,11 +99,11 @@ def read_sidecar(engine_path: Path) -> dict:
 
     path = sidecar_path(engine_path)
     if not path.is_file():
-        raise ValueError(f"engine {engine_path} has no {path.name} beside it (model config, precision); rebuild it "
-                         "with `run.py export --format engine`")
+        raise BadInputError(f"engine {engine_path} has no {path.name} beside it (model config, precision); rebuild it "
+                            "with `run.py export --format engine`")
     meta = json.loads(path.read_text())
     if METADATA_KEY not in meta:
-        raise ValueError(f"{path} lacks the '{METADATA_KEY}' model config; rebuild the engine")
+        raise BadInputError(f"{path} lacks the '{METADATA_KEY}' model config; rebuild the engine")
     return meta
 
 
@@ -129,8 +131,8 @@ class TensorRTBackend(Backend):
             self._runtime = trt.Runtime(self._logger)
             self.engine = self._runtime.deserialize_cuda_engine(self.path.read_bytes())
             if self.engine is None:
-                raise ValueError(f"TensorRT {trt.__version__} cannot load {self.path}: it was built by another "
-                                 "TensorRT version or for another GPU; rebuild with `run.py export --format engine`")
+                raise BadInputError(f"TensorRT {trt.__version__} cannot load {self.path}: it was built by another "
+                                    "TensorRT version or for another GPU; rebuild with `run.py export --format engine`")
             self.context = self.engine.create_execution_context()
             self.plan = plan_io_buffers(self._engine_specs(trt))
             check_input_size(self.plan, self.input_size, self.path)

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
+from core.errors import BadInputError, InputNotFoundError
+
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 
 
@@ -41,14 +43,14 @@ def read_calibration_frames(source: str | Path, n: int) -> list[np.ndarray]:
     yields no frame (not a video OpenCV can decode, an empty folder, unreadable images).
     """
     if n <= 0:
-        raise ValueError(f"the number of calibration frames must be positive, got {n}")
+        raise BadInputError(f"the number of calibration frames must be positive, got {n}")
     path = Path(source)
     if not path.exists():
-        raise FileNotFoundError(f"calibration source not found: {path} (give a video file or a folder of images "
-                                "with --calib-source)")
+        raise InputNotFoundError(f"calibration source not found: {path} (give a video file or a folder of images "
+                                 "with --calib-source)")
     frames = _read_folder(path, n) if path.is_dir() else _read_video(path, n)
     if not frames:
-        raise ValueError(f"calibration source {path} gave no frames")
+        raise BadInputError(f"calibration source {path} gave no frames")
     return frames
 
 
@@ -57,12 +59,12 @@ def _read_folder(folder: Path, n: int) -> list[np.ndarray]:
 
     images = list_images(folder)
     if not images:
-        raise ValueError(f"calibration folder {folder} holds no images ({', '.join(IMAGE_SUFFIXES)})")
+        raise BadInputError(f"calibration folder {folder} holds no images ({', '.join(IMAGE_SUFFIXES)})")
     frames = []
     for i in spread_indices(len(images), n):
         im = cv2.imread(str(images[i]), cv2.IMREAD_COLOR)
         if im is None:
-            raise ValueError(f"cannot read calibration image {images[i]}: not an image OpenCV can decode")
+            raise BadInputError(f"cannot read calibration image {images[i]}: not an image OpenCV can decode")
         frames.append(im)
     return frames
 
@@ -73,8 +75,8 @@ def _read_video(path: Path, n: int) -> list[np.ndarray]:
     cap = cv2.VideoCapture(str(path))
     try:
         if not cap.isOpened():
-            raise ValueError(f"cannot open calibration video {path}: not a video OpenCV can decode "
-                             "(give a video file or a folder of images)")
+            raise BadInputError(f"cannot open calibration video {path}: not a video OpenCV can decode "
+                                "(give a video file or a folder of images)")
         total = int(cap.get(cv2.CAP_PROP_FRAME_COUNT))
         if total <= 0:  # some containers do not store a frame count: count by decoding
             total = _count_frames(cap)
@@ -92,7 +94,7 @@ def _read_video(path: Path, n: int) -> list[np.ndarray]:
                 if ok and frame is not None:
                     frames.append(frame)
         if not frames:
-            raise ValueError(f"calibration video {path} has no decodable frames")
+            raise BadInputError(f"calibration video {path} has no decodable frames")
         return frames
     finally:
         cap.release()

@@ -25,6 +25,8 @@ import sys
 import time
 from pathlib import Path
 
+from core.errors import BadInputError, InputNotFoundError
+
 from ..backends.base import BackendUnavailableError
 from ..backends.onnxruntime_backend import METADATA_KEY
 
@@ -86,11 +88,11 @@ def onnx_engine_metadata(onnx_path: str | Path) -> dict:
     model = onnx.load(str(onnx_path))
     meta = {p.key: p.value for p in model.metadata_props}
     if METADATA_KEY not in meta:
-        raise ValueError(f"{onnx_path} carries no '{METADATA_KEY}' metadata: export it with `run.py export`")
+        raise BadInputError(f"{onnx_path} carries no '{METADATA_KEY}' metadata: export it with `run.py export`")
     bad = asymmetric_quantizers(model)
     if bad:
-        raise ValueError(f"{onnx_path} has {len(bad)} Q/DQ nodes with non-zero zero points (e.g. {bad[0]}); "
-                         "TensorRT needs symmetric int8: re-export with `run.py export --precision int8`")
+        raise BadInputError(f"{onnx_path} has {len(bad)} Q/DQ nodes with non-zero zero points (e.g. {bad[0]}); "
+                            "TensorRT needs symmetric int8: re-export with `run.py export --precision int8`")
     return {"config": json.loads(meta[METADATA_KEY]), "precision": meta.get("precision", "fp32"),
             "converter": meta.get("converter", "")}
 
@@ -183,7 +185,7 @@ def build_engine(onnx_path: str | Path, engine_path: str | Path, workspace_gib: 
     trt, cuda = require_tensorrt_runtime()
     onnx_path, engine_path = Path(onnx_path), Path(engine_path)
     if not onnx_path.is_file():
-        raise FileNotFoundError(f"ONNX file not found: {onnx_path} (write it with `run.py export --format onnx`)")
+        raise InputNotFoundError(f"ONNX file not found: {onnx_path} (write it with `run.py export --format onnx`)")
     info = onnx_engine_metadata(onnx_path)
     logger = trt.Logger(trt.Logger.INFO if verbose else trt.Logger.WARNING)
     builder = trt.Builder(logger)
@@ -192,12 +194,12 @@ def build_engine(onnx_path: str | Path, engine_path: str | Path, workspace_gib: 
     # parse_from_file (not parse(bytes)) so external-data weights beside the file are found
     if not parser.parse_from_file(str(onnx_path)):
         errors = [str(parser.get_error(i)) for i in range(parser.num_errors)]
-        raise ValueError(f"TensorRT cannot parse {onnx_path}: " + " | ".join(errors[:5]))
+        raise BadInputError(f"TensorRT cannot parse {onnx_path}: " + " | ".join(errors[:5]))
     for i in range(network.num_inputs):  # this project's engines are fixed-shape: no optimization profile
         shape = tuple(network.get_input(i).shape)
         if any(d < 0 for d in shape):
-            raise ValueError(f"{onnx_path} input {network.get_input(i).name} has a dynamic shape {shape}; "
-                             "export with a fixed --imgsz")
+            raise BadInputError(f"{onnx_path} input {network.get_input(i).name} has a dynamic shape {shape}; "
+                                "export with a fixed --imgsz")
     config = builder.create_builder_config()
     config.set_memory_pool_limit(trt.MemoryPoolType.WORKSPACE, int(workspace_gib * (1 << 30)))
     # TF32 (on by default) rounds fp32 conv inputs to 10-bit mantissas; an "fp32" engine is
@@ -232,7 +234,7 @@ def ensure_engine(onnx_path: str | Path, cache_dir: str | Path | None = None, re
     trt, cuda = require_tensorrt_runtime()
     onnx_path = Path(onnx_path)
     if not onnx_path.is_file():
-        raise FileNotFoundError(f"ONNX file not found: {onnx_path} (write it with `run.py export --format onnx`)")
+        raise InputNotFoundError(f"ONNX file not found: {onnx_path} (write it with `run.py export --format onnx`)")
     key = engine_cache_key(onnx_path, trt.__version__, gpu_name(cuda))
     path = cached_engine_path(onnx_path, key, cache_dir)
     if rebuild or not (path.is_file() and sidecar_path(path).is_file()):

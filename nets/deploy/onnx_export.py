@@ -9,8 +9,11 @@ from pathlib import Path
 
 import torch
 
+from core.errors import BadInputError
+
 from ..backends.onnxruntime_backend import METADATA_KEY
 from ..model import PerceptionNet
+from ..weights import WEIGHTS_DIGEST_KEY, weights_digest
 
 DEFAULT_OPSET = 17
 
@@ -28,7 +31,7 @@ def export_onnx(model: PerceptionNet, out_path: str | Path, input_size: tuple[in
         cfg["input_size"] = [int(v) for v in input_size]
     h, w = cfg["input_size"]
     if h % 32 or w % 32:
-        raise ValueError(f"input size {h}x{w} must be multiples of 32")
+        raise BadInputError(f"input size {h}x{w} must be multiples of 32")
     dummy = torch.zeros(1, 3, h, w)
     with warnings.catch_warnings(), torch.inference_mode():
         warnings.simplefilter("ignore")  # tracer warnings about shape-dependent Python values are expected here
@@ -37,7 +40,9 @@ def export_onnx(model: PerceptionNet, out_path: str | Path, input_size: tuple[in
     proto = onnx.load(str(out_path))
     if simplify:
         proto = _slim(proto)
-    meta = {METADATA_KEY: json.dumps(cfg), "precision": "fp32", "stride": "32"}
+    # the digest ties the file to the weights it came from: a .pt's sibling is used only if they match
+    meta = {METADATA_KEY: json.dumps(cfg), "precision": "fp32", "stride": "32",
+            WEIGHTS_DIGEST_KEY: weights_digest(model.state_dict())}
     for key, value in meta.items():
         entry = proto.metadata_props.add()
         entry.key, entry.value = key, value

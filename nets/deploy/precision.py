@@ -56,6 +56,8 @@ from pathlib import Path
 
 import numpy as np
 
+from core.errors import BadInputError, InputNotFoundError, MissingDependencyError
+
 from ..backends.onnxruntime_backend import METADATA_KEY
 
 # ops whose outputs are the network's learned features; the tail starts after them
@@ -208,13 +210,13 @@ def _load_source(onnx_path: str | Path):
 
     path = Path(onnx_path)
     if not path.is_file():
-        raise FileNotFoundError(f"ONNX file not found: {path} (write it with `run.py export --format onnx`)")
+        raise InputNotFoundError(f"ONNX file not found: {path} (write it with `run.py export --format onnx`)")
     model = onnx.load(str(path))
     meta = read_metadata(model)
     if METADATA_KEY not in meta:
-        raise ValueError(f"{path} carries no '{METADATA_KEY}' metadata: export it with `run.py export --format onnx`")
+        raise BadInputError(f"{path} carries no '{METADATA_KEY}' metadata: export it with `run.py export --format onnx`")
     if meta.get("precision", "fp32") != "fp32":
-        raise ValueError(f"{path} is already {meta['precision']}; convert the fp32 ONNX file instead")
+        raise BadInputError(f"{path} is already {meta['precision']}; convert the fp32 ONNX file instead")
     _name_unnamed_nodes(model)
     return model
 
@@ -254,15 +256,15 @@ def convert_fp16(onnx_path: str | Path, out_path: str | Path, keep_fp32: list[st
     converter: "auto" (ModelOpt AutoCast if importable, else ONNX Runtime), "modelopt" or "onnxruntime".
     """
     if converter not in FP16_CONVERTERS:
-        raise ValueError(f"unknown FP16 converter {converter!r}; choose one of {', '.join(FP16_CONVERTERS)}")
+        raise BadInputError(f"unknown FP16 converter {converter!r}; choose one of {', '.join(FP16_CONVERTERS)}")
     model = _load_source(onnx_path)
     blocked = list(dict.fromkeys(output_tail_nodes(model) + list(keep_fp32 or [])))
     source_meta = read_metadata(model)
     use_modelopt = converter == "modelopt" or (converter == "auto" and modelopt_available())
     if use_modelopt:
         if not modelopt_available():
-            raise ImportError("the FP16 converter 'modelopt' needs NVIDIA ModelOpt: "
-                              "pip install 'nvidia-modelopt[onnx]' (or use --fp16-converter onnxruntime)")
+            raise MissingDependencyError("the FP16 converter 'modelopt' needs NVIDIA ModelOpt: "
+                                         "pip install 'nvidia-modelopt[onnx]' (or use --fp16-converter onnxruntime)")
         fp16, name = _fp16_modelopt(model, blocked), "modelopt-autocast"
     else:
         fp16, name = _fp16_onnxruntime(model, blocked), "onnxruntime-float16"
@@ -348,11 +350,11 @@ def quantize_int8_from_batches(model, out_path: str | Path, batches: list[np.nda
     from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
 
     if method not in CALIBRATION_METHODS:
-        raise ValueError(f"unknown calibration method {method!r}; choose one of {', '.join(CALIBRATION_METHODS)}")
+        raise BadInputError(f"unknown calibration method {method!r}; choose one of {', '.join(CALIBRATION_METHODS)}")
     if not batches:
-        raise ValueError("INT8 calibration needs at least one frame")
+        raise BadInputError("INT8 calibration needs at least one frame")
     if target not in INT8_TARGETS:
-        raise ValueError(f"unknown INT8 target {target!r}; choose one of {', '.join(INT8_TARGETS)}")
+        raise BadInputError(f"unknown INT8 target {target!r}; choose one of {', '.join(INT8_TARGETS)}")
     symmetric = target == "tensorrt"
     # With asymmetric uint8, a Q/DQ pair on each Relu output lets ONNX Runtime drop the
     # Relu (its range starts at 0) and fuse whole Conv chains into QLinearConv.

@@ -10,6 +10,7 @@ import cv2
 import numpy as np
 from torch.utils.data import Dataset
 
+from core.errors import BadInputError, InputNotFoundError
 from train.augment import AugmentParams, augment, letterbox_sample, mosaic
 from train.sample import Sample, collate
 
@@ -76,7 +77,7 @@ def read_image(path: Path) -> np.ndarray:
     """(H, W, 3) uint8 BGR; grey images are expanded to three channels."""
     image = cv2.imread(str(path), cv2.IMREAD_COLOR)
     if image is None:
-        raise FileNotFoundError(f"cannot read image {path} (missing or not an image file)")
+        raise InputNotFoundError(f"cannot read image {path} (missing or not an image file)")
     return image
 
 
@@ -84,23 +85,23 @@ def read_class_ids(path: Path) -> np.ndarray:
     """An (H, W) uint8 mask of class ids, read as stored (no colour conversion)."""
     label = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
     if label is None:
-        raise FileNotFoundError(f"cannot read label mask {path} (missing or not an image file)")
+        raise InputNotFoundError(f"cannot read label mask {path} (missing or not an image file)")
     if label.ndim != 2 or label.dtype != np.uint8:
-        raise ValueError(f"{path}: expected a single-channel 8-bit PNG of class ids, "
-                         f"got shape {label.shape} {label.dtype}")
+        raise BadInputError(f"{path}: expected a single-channel 8-bit PNG of class ids, "
+                            f"got shape {label.shape} {label.dtype}")
     return label
 
 
 def require_dir(path: Path, what: str) -> Path:
     if not path.is_dir():
-        raise FileNotFoundError(f"{what} not found: {path} (check the dataset's 'root' in its data config)")
+        raise InputNotFoundError(f"{what} not found: {path} (check the dataset's 'root' in its data config)")
     return path
 
 
 def require_frames(items: Sequence, name: str, split: str, where: Path, hint: str = "") -> None:
     if not items:
-        raise FileNotFoundError(f"{name}: split '{split}' is empty: no labelled frames found in {where}"
-                                + (f" ({hint})" if hint else ""))
+        raise InputNotFoundError(f"{name}: split '{split}' is empty: no labelled frames found in {where}"
+                                 + (f" ({hint})" if hint else ""))
 
 
 def split_every(items: Sequence, split: str, val_every: int, name: str) -> list:
@@ -111,9 +112,9 @@ def split_every(items: Sequence, split: str, val_every: int, name: str) -> list:
     if split == "all":
         return list(items)
     if split not in ("train", "val"):
-        raise ValueError(f"{name}: unknown split '{split}'; use train, val or all")
+        raise BadInputError(f"{name}: unknown split '{split}'; use train, val or all")
     if val_every < 0:
-        raise ValueError(f"{name}: val_every must be >= 0, got {val_every}")
+        raise BadInputError(f"{name}: val_every must be >= 0, got {val_every}")
     if val_every == 0:
         return list(items) if split == "train" else []
     is_val = [(i % val_every) == val_every - 1 for i in range(len(items))]
@@ -129,8 +130,8 @@ def class_indices(mapping: Mapping[str, object], class_names: Sequence[str], nam
     wanted = {str(v) for v in mapping.values()}
     index = {n: i for i, n in enumerate(class_names) if n in wanted}
     if wanted and not index:
-        raise ValueError(f"{name}: none of the dataset's classes {sorted(wanted)} is a model class "
-                         f"{list(class_names)}; fix the class mapping or set it to {{}} for no boxes")
+        raise BadInputError(f"{name}: none of the dataset's classes {sorted(wanted)} is a model class "
+                            f"{list(class_names)}; fix the class mapping or set it to {{}} for no boxes")
     return index
 
 

@@ -19,6 +19,7 @@ import inspect
 from pathlib import Path
 from typing import Sequence
 
+from core.config import ConfigError, check_keys
 from nets.config import PROJECT_ROOT, load_yaml
 from train.augment import AugmentParams
 from train.datasets.base import SampleDataset
@@ -37,6 +38,7 @@ READERS: dict[str, type[SampleDataset]] = {
     "labelme": LabelmeDataset,
 }
 COMMON_KEYS = ("type", "root", "splits", "seed", "augment")
+MIX_KEYS = ("datasets", "augment", "seed")  # a mix: its items, and defaults for them
 
 
 def build_dataset(cfg: dict | str | Path, split: str, input_size: Sequence[int], road_classes: Sequence[str],
@@ -50,50 +52,56 @@ def build_dataset(cfg: dict | str | Path, split: str, input_size: Sequence[int],
     `augment:`, e.g. {mosaic: 0.5}) replace those keys of every part's settings.
     Several parts come back as a `MixedDataset`.
     """
+    source = "data config"
     if isinstance(cfg, (str, Path)):
+        source = f"data config {cfg}"
         cfg = load_yaml(resolve(cfg))
+    if "datasets" in cfg:
+        check_keys(cfg, MIX_KEYS, source)
     items = cfg["datasets"] if "datasets" in cfg else [cfg]
     if not isinstance(items, list) or not items:
-        raise ValueError("data config: 'datasets' must be a non-empty list of dataset configs or YAML paths")
+        raise ConfigError(f"{source}: 'datasets' must be a non-empty list of dataset configs or YAML paths")
     parts = []
     for item in items:
+        item_source = source
         if isinstance(item, (str, Path)):
+            item_source = f"data config {item}"
             item = load_yaml(resolve(item))
         if not isinstance(item, dict):
-            raise ValueError(f"data config: a dataset entry must be a mapping or a YAML path, got {item!r}")
+            raise ConfigError(f"{source}: a dataset entry must be a mapping or a YAML path, got {item!r}")
         item = {**{k: cfg[k] for k in ("augment", "seed") if k in cfg}, **item}  # top-level defaults
         if seed is not None:
             item["seed"] = int(seed)  # the run's seed wins over the config's
         if augment_overrides and "augment" in item:
             item["augment"] = {**item["augment"], **augment_overrides}
-        parts += build_parts(item, split, input_size, road_classes, class_names, augment)
+        parts += build_parts(item, split, input_size, road_classes, class_names, augment, item_source)
     return parts[0] if len(parts) == 1 else MixedDataset(parts)
 
 
-def build_parts(cfg: dict, split: str, input_size, road_classes, class_names, augment: bool) -> list[SampleDataset]:
+def build_parts(cfg: dict, split: str, input_size, road_classes, class_names, augment: bool,
+                source: str = "data config") -> list[SampleDataset]:
     kind = cfg.get("type")
     if kind not in READERS:
-        raise ValueError(f"data config: unknown dataset type {kind!r}; use one of {sorted(READERS)}")
+        raise ConfigError(f"{source}: unknown dataset type {kind!r}; use one of {sorted(READERS)}")
     if "root" not in cfg:
-        raise ValueError(f"data config for {kind}: 'root' (the dataset folder) is missing")
+        raise ConfigError(f"{source} ({kind}): 'root' (the dataset folder) is missing")
     reader = READERS[kind]
     allowed = [p for p in inspect.signature(reader.__init__).parameters
                if p not in ("self", "root", "split", "input_size", "road_classes", "class_names", "augment", "seed")]
+    # each reader's own options are its constructor's keyword arguments (see its module)
+    check_keys(cfg, list(COMMON_KEYS) + allowed, f"{source} ({kind})")
     options = {k: v for k, v in cfg.items() if k not in COMMON_KEYS}
-    unknown = sorted(set(options) - set(allowed))
-    if unknown:
-        raise ValueError(f"data config for {kind}: unknown keys {unknown}; it takes {list(COMMON_KEYS) + allowed}")
 
     params = None
     if augment:
         if "augment" not in cfg:
-            raise ValueError(f"data config for {kind}: augmentation was asked for but the config has no "
+            raise ConfigError(f"{source} ({kind}): augmentation was asked for but the config has no "
                              "'augment' settings (see configs/data/camvid.yaml)")
-        params = AugmentParams.from_config(cfg["augment"], source=f"data config for {kind}: augment")
+        params = AugmentParams.from_config(cfg["augment"], source=f"{source} ({kind}): augment")
 
     split_map = cfg.get("splits") or {}
     if not isinstance(split_map, dict):
-        raise ValueError(f"data config for {kind}: 'splits' must map a run's split to the dataset's split(s), "
+        raise ConfigError(f"{source} ({kind}): 'splits' must map a run's split to the dataset's split(s), "
                          f"e.g. {{train: [train, val]}}; got {split_map!r}")
     splits = split_map.get(split, split)
     return [reader(resolve(cfg["root"]), s, input_size=input_size, road_classes=road_classes,

@@ -16,6 +16,7 @@ from typing import Mapping, Sequence
 import cv2
 import numpy as np
 
+from core.errors import BadInputError
 from train.datasets.base import (SampleDataset, class_indices, read_class_ids, read_image, require_dir,
                                  require_frames)
 from train.mask_boxes import boxes_from_mask
@@ -64,7 +65,7 @@ class CamVidDataset(SampleDataset):
                     continue
                 parts = line.split()
                 if len(parts) != 2:
-                    raise ValueError(f"{list_file}:{n}: expected 'image label' paths, got {line!r}")
+                    raise BadInputError(f"{list_file}:{n}: expected 'image label' paths, got {line!r}")
                 frames.append(tuple(self.root / p.removeprefix(list_prefix).lstrip("/") for p in parts))
             return frames
         image_dir = require_dir(self.root / split, f"CamVid split folder (no {list_file.name} either)")
@@ -78,8 +79,8 @@ class CamVidDataset(SampleDataset):
         image_path, label_path = self.frames[index]
         image, label = read_image(image_path), read_class_ids(label_path)
         if label.shape != image.shape[:2]:
-            raise ValueError(f"{label_path}: label size {label.shape} differs from image {image_path} "
-                             f"{image.shape[:2]}")
+            raise BadInputError(f"{label_path}: label size {label.shape} differs from image {image_path} "
+                                f"{image.shape[:2]}")
         road = np.stack([cv2.LUT(label, lut) for lut in self._road_luts]) if self.has_road_labels else None
         boxes = classes = None
         if self.has_box_labels:

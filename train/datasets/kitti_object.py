@@ -18,6 +18,7 @@ from typing import Mapping
 
 import numpy as np
 
+from core.errors import BadInputError, InputNotFoundError
 from train.datasets.base import (SampleDataset, class_indices, clean_boxes, read_image, require_dir,
                                  require_frames, split_every)
 from train.sample import Sample
@@ -34,15 +35,15 @@ class KittiObjectDataset(SampleDataset):
         image_dir = require_dir(self.root / "training" / "image_2", "KITTI object image folder")
         self.label_dir = require_dir(self.root / "training" / "label_2", "KITTI object label folder")
         if not class_map:
-            raise ValueError(f"{self.name}: class_map is empty; map KITTI types to model classes "
-                             "(e.g. {Car: car, Pedestrian: pedestrian, Cyclist: cyclist})")
+            raise BadInputError(f"{self.name}: class_map is empty; map KITTI types to model classes "
+                                "(e.g. {Car: car, Pedestrian: pedestrian, Cyclist: cyclist})")
         index = class_indices(class_map, self.class_names, self.name)
         self._class_of_type = {t: index[n] for t, n in class_map.items() if n in index}
 
         if split_files and split in split_files:
             list_file = self.root / split_files[split]
             if not list_file.is_file():
-                raise FileNotFoundError(f"{self.name}: split list {list_file} not found")
+                raise InputNotFoundError(f"{self.name}: split list {list_file} not found")
             ids = [line.strip() for line in list_file.read_text().splitlines() if line.strip()]
             self.frames = [image_dir / f"{i}.png" for i in ids]
         else:
@@ -62,20 +63,20 @@ class KittiObjectDataset(SampleDataset):
 
     def read_labels(self, path: Path) -> tuple[np.ndarray, np.ndarray]:
         if not path.is_file():
-            raise FileNotFoundError(f"KITTI label file missing: {path}")
+            raise InputNotFoundError(f"KITTI label file missing: {path}")
         boxes, classes = [], []
         for n, line in enumerate(path.read_text().splitlines(), 1):
             fields = line.split()
             if not fields:
                 continue
             if len(fields) < 8:
-                raise ValueError(f"{path}:{n}: expected 'type truncated occluded alpha x1 y1 x2 y2 ...', "
-                                 f"got {line!r}")
+                raise BadInputError(f"{path}:{n}: expected 'type truncated occluded alpha x1 y1 x2 y2 ...', "
+                                    f"got {line!r}")
             if fields[0] not in self._class_of_type:
                 continue
             try:
                 boxes.append([float(v) for v in fields[4:8]])
             except ValueError as e:
-                raise ValueError(f"{path}:{n}: box coordinates are not numbers: {line!r}") from e
+                raise BadInputError(f"{path}:{n}: box coordinates are not numbers: {line!r}") from e
             classes.append(self._class_of_type[fields[0]])
         return np.array(boxes, np.float32).reshape(-1, 4), np.array(classes, np.int64)

@@ -21,6 +21,7 @@ from typing import Sequence
 import cv2
 import numpy as np
 
+from core.errors import BadInputError, InputNotFoundError
 from train.datasets.base import SampleDataset, read_image, require_dir, require_frames, split_every
 from train.sample import IGNORE, Sample
 
@@ -71,9 +72,9 @@ class KittiRoadDataset(SampleDataset):
                     continue
                 gt = cv2.imread(str(masks[channel]), cv2.IMREAD_COLOR)
                 if gt is None:
-                    raise FileNotFoundError(f"cannot read KITTI mask {masks[channel]}")
+                    raise InputNotFoundError(f"cannot read KITTI mask {masks[channel]}")
                 if gt.shape[:2] != image.shape[:2]:
-                    raise ValueError(f"{masks[channel]}: mask size {gt.shape[:2]} differs from image "
-                                     f"{image_path} {image.shape[:2]}")
+                    raise BadInputError(f"{masks[channel]}: mask size {gt.shape[:2]} differs from image "
+                                        f"{image_path} {image.shape[:2]}")
                 road[c] = decode_kitti_mask(gt)
         return Sample(image, road, None, None, str(image_path))

@@ -23,6 +23,7 @@ from typing import Mapping, Sequence
 import cv2
 import numpy as np
 
+from core.errors import BadInputError, InputNotFoundError
 from train.datasets.base import (SampleDataset, class_indices, clean_boxes, read_image, require_dir,
                                  require_frames, split_every)
 from train.sample import IGNORE, Sample
@@ -39,7 +40,7 @@ class LabelmeDataset(SampleDataset):
         self.root = require_dir(Path(root), "labelme root")
         road_labels, box_labels = dict(road_labels or {}), dict(box_labels or {})
         if not road_labels and not box_labels:
-            raise ValueError(f"{self.name}: set road_labels and/or box_labels; without them no shape is a label")
+            raise BadInputError(f"{self.name}: set road_labels and/or box_labels; without them no shape is a label")
         self._road_label_sets = [set(road_labels[c]) if c in road_labels else None for c in self.road_classes]
         self._void_labels = set(void_labels)
         index = class_indices({n: n for n in box_labels}, self.class_names, self.name)
@@ -64,7 +65,7 @@ class LabelmeDataset(SampleDataset):
             doc = json.loads(json_path.read_text())
             shapes = doc["shapes"]
         except (json.JSONDecodeError, KeyError, TypeError) as e:
-            raise ValueError(f"{json_path}: not a labelme JSON with a 'shapes' list ({e})") from e
+            raise BadInputError(f"{json_path}: not a labelme JSON with a 'shapes' list ({e})") from e
         image = self._read_image(json_path, doc)
         h, w = image.shape[:2]
 
@@ -99,18 +100,18 @@ class LabelmeDataset(SampleDataset):
             data = np.frombuffer(base64.b64decode(doc["imageData"]), np.uint8)
             image = cv2.imdecode(data, cv2.IMREAD_COLOR)
             if image is None:
-                raise ValueError(f"{json_path}: embedded imageData is not a readable image")
+                raise BadInputError(f"{json_path}: embedded imageData is not a readable image")
             return image
-        raise FileNotFoundError(f"{json_path}: image {image_path} not found and no embedded imageData")
+        raise InputNotFoundError(f"{json_path}: image {image_path} not found and no embedded imageData")
 
 
 def shape_points(shape: dict, source: Path) -> np.ndarray:
     try:
         points = np.asarray(shape["points"], np.float32).reshape(-1, 2)
     except (KeyError, ValueError, TypeError) as e:
-        raise ValueError(f"{source}: shape {shape.get('label')!r} has no valid 'points' list") from e
+        raise BadInputError(f"{source}: shape {shape.get('label')!r} has no valid 'points' list") from e
     if not len(points):
-        raise ValueError(f"{source}: shape {shape.get('label')!r} has no points")
+        raise BadInputError(f"{source}: shape {shape.get('label')!r} has no points")
     return points
 
 

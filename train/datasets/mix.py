@@ -6,6 +6,7 @@ from typing import Sequence
 
 from torch.utils.data import ConcatDataset
 
+from core.errors import BadInputError
 from train.datasets.base import SampleDataset
 
 
@@ -19,8 +20,8 @@ class MixedDataset(ConcatDataset):
         for d in datasets[1:]:
             if (d.input_size, d.road_classes, d.class_names) != (first.input_size, first.road_classes,
                                                                   first.class_names):
-                raise ValueError(f"{d.name} and {first.name} disagree on input size or class lists; "
-                                 "build them with the same model settings")
+                raise BadInputError(f"{d.name} and {first.name} disagree on input size or class lists; "
+                                    "build them with the same model settings")
         super().__init__(datasets)
         self.input_size, self.road_classes, self.class_names = first.input_size, first.road_classes, first.class_names
         self.name = " + ".join(d.name for d in datasets)

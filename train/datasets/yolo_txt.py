@@ -15,6 +15,7 @@ from typing import Sequence
 
 import numpy as np
 
+from core.errors import BadInputError
 from train.datasets.base import (SampleDataset, class_indices, clean_boxes, read_image, require_dir,
                                  require_frames, split_every)
 from train.sample import Sample
@@ -71,7 +72,7 @@ class YoloTxtDataset(SampleDataset):
             try:
                 values = [float(v) for v in line.split()]
             except ValueError as e:
-                raise ValueError(f"{path}:{n}: expected numbers 'cls cx cy w h', got {line!r}") from e
+                raise BadInputError(f"{path}:{n}: expected numbers 'cls cx cy w h', got {line!r}") from e
             cls, coords = int(values[0]), values[1:]
             if len(coords) == 4:
                 cx, cy, bw, bh = coords
@@ -80,11 +81,11 @@ class YoloTxtDataset(SampleDataset):
                 xs, ys = coords[0::2], coords[1::2]
                 box = [min(xs), min(ys), max(xs), max(ys)]
             else:
-                raise ValueError(f"{path}:{n}: expected 'cls cx cy w h' or a polygon 'cls x1 y1 x2 y2 x3 y3 ...', "
-                                 f"got {len(values)} values")
+                raise BadInputError(f"{path}:{n}: expected 'cls cx cy w h' or a polygon 'cls x1 y1 x2 y2 x3 y3 ...', "
+                                    f"got {len(values)} values")
             if not 0 <= cls < self._num_names:
-                raise ValueError(f"{path}:{n}: class index {cls} is outside the {self._num_names} names "
-                                 f"{self._names}; set 'names' in the data config to the files' class list")
+                raise BadInputError(f"{path}:{n}: class index {cls} is outside the {self._num_names} names "
+                                    f"{self._names}; set 'names' in the data config to the files' class list")
             if cls in self._class_of_file_index:
                 boxes.append(box)
                 classes.append(self._class_of_file_index[cls])
