@@ -179,12 +179,15 @@ def cmd_infer(args) -> int:
     from dataclasses import replace
 
     import nets  # noqa: F401  (offline ultralytics before anything imports it)
+    from core.signals import Terminated, signals_as_interrupt
     from nets.config import SAMPLE_CLIP
     from nets.predictor import load_predictor
 
     from .frames import Thresholds, load_runtime_config
+    from .output_paths import check_infer_outputs
     from .overlay import OverlayRenderer
     from .pipeline import Pipeline, PipelineError
+    from .run_report import source_shortfall, wait_for_stages
     from .sources import open_source
     from .writers import JsonLinesWriter, MaskWriter, VideoWriter
 
@@ -194,22 +197,27 @@ def cmd_infer(args) -> int:
     if args.max_frames is not None and args.max_frames < 1:
         raise ValueError(f"--max-frames must be at least 1, got {args.max_frames}")
     spec = args.source if args.source is not None else SAMPLE_CLIP
+    # outputs never destroy inputs: refused before the source is opened or anything is written
+    check_infer_outputs(spec, args.weights, None if args.no_video else args.out, args.json, args.save_masks, config)
     source = open_source(spec, realtime=args.realtime, config=config)
-    sinks, window, predictor = [], None, None
+    sinks, window, predictor, json_sink = [], None, None, None
     try:
         info = source.info
+        video_path = None if args.no_video else (args.out or _default_video_path(spec, info))
+        if video_path and not args.out:  # the default name is known only now
+            check_infer_outputs(spec, args.weights, video_path, args.json, args.save_masks, config)
         distance = camera_distance(args.calib, info.size) if args.calib else None
         if args.show:
             window = _Window(f"road perception: {info.name}")
         predictor = load_predictor(args.weights, backend=args.backend, device=args.device,
                                    conf=thresholds.conf, iou=thresholds.iou, precision=args.precision)
-        video_path = None if args.no_video else (args.out or _default_video_path(spec, info))
         if video_path:
             sinks.append(VideoWriter(video_path, info.fps, config=config))
         if args.save_masks:
             sinks.append(MaskWriter(args.save_masks, config=config))
         if args.json:
-            sinks.append(JsonLinesWriter(args.json))
+            json_sink = JsonLinesWriter(args.json)
+            sinks.append(json_sink)
         print(f"source: {info.describe()}")
         print(f"backend: {predictor.backend_name} ({predictor.choice_reason}); "
               f"{predictor.description}; input {predictor.input_size[0]}x"
@@ -220,28 +228,55 @@ def cmd_infer(args) -> int:
     except BaseException:
         source.close()
         for sink in sinks:
-            sink.close()
+            getattr(sink, "discard", sink.close)()  # nothing ran: no partial files left behind
         if predictor is not None:
             predictor.close()
         raise
     if window is not None:
         pipeline.on_result(window.offer)
-    outcome = _run_with_progress(pipeline, info, args.max_frames, window)
+    interrupted = None
+    with signals_as_interrupt():  # SIGTERM/SIGHUP finish the files like Ctrl-C does
+        try:
+            outcome = _run_with_progress(pipeline, info, args.max_frames, window)
+        except KeyboardInterrupt as e:
+            interrupted = e
+            if not wait_for_stages(pipeline, info, config):
+                print("warning: a pipeline stage did not stop in time", file=sys.stderr)
+            outcome = pipeline.error
     predictor.close()
     summary = pipeline.summary
-    if args.json:  # the summary line closes the file, also after an error (its "error" field says so)
-        JsonLinesWriter.append(args.json, {"summary": summary.to_dict(), "source": info.describe(),
-                                           "backend": predictor.backend_name, "choice": predictor.choice_reason})
+    shortfall = None if interrupted is not None else source_shortfall(info, summary, args.max_frames)
+    if shortfall is not None:
+        print(f"warning: {shortfall['message']}", file=sys.stderr)
+    if json_sink is not None:  # the summary line closes the file, also after an error (its "error" field says so)
+        line = {"summary": summary.to_dict(), "source": info.describe(), "backend": predictor.backend_name,
+                "choice": predictor.choice_reason}
+        if shortfall is not None:
+            line["source_frames"] = {k: shortfall[k] for k in ("expected", "decoded")}
+        if interrupted is not None:
+            line["interrupted"] = str(interrupted) or "KeyboardInterrupt"
+        json_sink.commit(line)
+    if interrupted is not None:
+        print(summary.format(), file=sys.stderr)
+        _print_written(sinks, file=sys.stderr)
+        if isinstance(interrupted, Terminated):
+            print(f"{interrupted}: partial outputs finished", file=sys.stderr)
+            return interrupted.exit_code
+        raise interrupted
     if isinstance(outcome, PipelineError):
         print(summary.format(), file=sys.stderr)
         if isinstance(outcome.cause, (OSError, ValueError, ImportError)):  # bad input: one line from run.py
             raise ValueError(str(outcome)) from outcome
         raise outcome
     print(summary.format())
+    _print_written(sinks)
+    return 0
+
+
+def _print_written(sinks, file=None) -> None:
     for sink in sinks:
         where = getattr(sink, "path", None) or getattr(sink, "folder", None)
-        print(f"wrote {where} ({sink.frames_written} frames)")
-    return 0
+        print(f"wrote {where} ({sink.frames_written} frames)", file=file)
 
 
 def _run_with_progress(pipeline, info, max_frames, window):
@@ -270,10 +305,8 @@ def _run_with_progress(pipeline, info, max_frames, window):
                 pipeline.stop()
         bar.update(pipeline.stats.frames_out - shown)
     except KeyboardInterrupt:
-        pipeline.stop()
-        pipeline.join()
+        pipeline.stop()  # the caller waits for the stages, finishes the files and reports
         bar.close()
-        print(pipeline.summary.format(), file=sys.stderr)
         raise
     finally:
         bar.close()

@@ -1,0 +1,206 @@
+"""Issue 10, the output half: nothing lost, nothing overwritten. Real files, real ONNX Runtime, real signals."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import torch
+
+import run
+from core.atomic import atomic_folder, atomic_open, atomic_path, atomic_write_text
+from core.output_paths import UnsafeOutputError, refuse_unsafe_outputs
+from nets.config import load_model_config
+from nets.deploy.onnx_export import export_onnx
+from nets.model import PerceptionNet
+from stand_ins import read_stamp, stamped_image, video_stamps, write_stamped_video
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def tiny_onnx(tmp_path_factory):
+    torch.manual_seed(0)
+    net = PerceptionNet(load_model_config(input_size=[64, 96]))
+    return export_onnx(net, tmp_path_factory.mktemp("tiny") / "tiny.onnx")
+
+
+@pytest.fixture()
+def clip(tmp_path):
+    return write_stamped_video(tmp_path / "in.mp4", 12)
+
+
+def _infer(tiny_onnx, *args) -> int:
+    return run.main(["infer", "--weights", str(tiny_onnx), "--backend", "onnxruntime", *map(str, args)])
+
+
+# --- core.atomic ------------------------------------------------------------------------------------------------------
+def test_atomic_path_replaces_on_success_and_keeps_the_old_file_on_failure(tmp_path):
+    target = tmp_path / "results.csv"
+    atomic_write_text(target, "old\n")
+    with pytest.raises(RuntimeError), atomic_open(target) as f:
+        f.write("half of the new")
+        raise RuntimeError("crash mid-write")
+    assert target.read_text() == "old\n" and sorted(p.name for p in tmp_path.iterdir()) == ["results.csv"]
+    with atomic_path(tmp_path / "clip.mp4") as tmp:
+        assert tmp.parent == tmp_path and tmp.suffix == ".mp4" and tmp.name != "clip.mp4"  # cv2 picks by suffix
+        write_stamped_video(tmp, 3)
+    assert video_stamps(tmp_path / "clip.mp4") == [0, 1, 2]
+
+
+def test_atomic_folder_appears_whole_or_not_at_all_and_refuses_a_populated_one(tmp_path):
+    out = tmp_path / "sub"
+    with pytest.raises(RuntimeError), atomic_folder(out) as tmp:
+        (tmp / "a.png").write_bytes(b"x")
+        raise RuntimeError("fails halfway")
+    assert not out.exists() and list(tmp_path.iterdir()) == []
+    with atomic_folder(out) as tmp:
+        (tmp / "a.png").write_bytes(b"x")
+    assert [p.name for p in out.iterdir()] == ["a.png"]
+    with pytest.raises(UnsafeOutputError, match="already holds files"), atomic_folder(out):
+        pass
+    assert (out / "a.png").read_bytes() == b"x"
+
+
+# --- outputs never destroy inputs -------------------------------------------------------------------------------------
+def test_infer_refuses_out_equal_to_the_source_by_path_symlink_or_hard_link(tiny_onnx, clip, tmp_path, capsys):
+    original = clip.read_bytes()
+    os.link(clip, tmp_path / "hard.mp4")
+    os.symlink(clip, tmp_path / "soft.mp4")
+    for out in (clip, tmp_path / "hard.mp4", tmp_path / "soft.mp4", tmp_path / "." / "x" / ".." / "in.mp4"):
+        assert _infer(tiny_onnx, "--source", clip, "--out", out) == 2
+        err = capsys.readouterr().err
+        assert "error: --out" in err and "is the source" in err and "nothing was written" in err
+    assert clip.read_bytes() == original
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["hard.mp4", "in.mp4", "soft.mp4"]
+
+
+def test_infer_refuses_json_over_the_source_or_the_weights_and_their_siblings(tiny_onnx, clip, capsys):
+    sibling = tiny_onnx.with_suffix(".int8cpu.onnx")
+    sibling.write_bytes(b"an exported sibling")
+    weights_bytes = tiny_onnx.read_bytes()
+    for target, what in ((clip, "the source"), (tiny_onnx, "the weights"), (sibling, "sibling tiny.int8cpu.onnx")):
+        assert _infer(tiny_onnx, "--source", clip, "--no-video", "--json", target) == 2
+        assert what in capsys.readouterr().err
+    assert tiny_onnx.read_bytes() == weights_bytes and sibling.read_bytes() == b"an exported sibling"
+    sibling.unlink()
+
+
+def test_infer_refuses_masks_or_outputs_inside_an_image_folder_source(tiny_onnx, tmp_path, capsys):
+    frames = tmp_path / "frames"
+    frames.mkdir()
+    for i in range(3):
+        cv2.imwrite(str(frames / f"{i:06d}.png"), stamped_image(i))
+    before = {p.name: p.read_bytes() for p in frames.iterdir()}
+    assert _infer(tiny_onnx, "--source", frames, "--no-video", "--save-masks", frames) == 2
+    assert "--save-masks" in capsys.readouterr().err
+    assert _infer(tiny_onnx, "--source", frames, "--out", frames / "annotated.mp4") == 2
+    assert "inside the source" in capsys.readouterr().err
+    assert _infer(tiny_onnx, "--source", str(frames / "*.png"), "--no-video", "--json", frames / "d.jsonl") == 2
+    assert {p.name: p.read_bytes() for p in frames.iterdir()} == before
+
+
+def test_infer_refuses_a_video_extension_the_writer_cannot_produce(tiny_onnx, clip, tmp_path, capsys):
+    assert _infer(tiny_onnx, "--source", clip, "--out", tmp_path / "x.png") == 2
+    assert "cannot produce a .png file" in capsys.readouterr().err
+    assert not (tmp_path / "x.png").exists()
+
+
+def test_refuse_unsafe_outputs_two_outputs_one_file(tmp_path):
+    with pytest.raises(UnsafeOutputError, match="same file"):
+        refuse_unsafe_outputs(files={"--out": tmp_path / "a.mp4", "--json": tmp_path / "a.mp4"})
+    refuse_unsafe_outputs(files={"--out": tmp_path / "a.mp4"}, folders={"--save-masks": tmp_path / "m"},
+                          inputs={"the source": tmp_path / "b.mp4"})  # nothing shared: no error
+
+
+# --- writes are atomic and checked ------------------------------------------------------------------------------------
+def test_a_full_disk_fails_the_run_with_the_file_named(tiny_onnx, clip, tmp_path, capsys):
+    if os.geteuid() != 0:
+        pytest.skip("mounting a small tmpfs needs root")
+    disk = tmp_path / "small_disk"
+    disk.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=48k", "tmpfs", str(disk)]).returncode != 0:
+        pytest.skip("cannot mount a tmpfs here")
+    try:
+        big = write_stamped_video(tmp_path / "big.mp4", 60, width=320, height=192)
+        out = disk / "annotated.mp4"
+        assert _infer(tiny_onnx, "--source", big, "--out", out) == 2
+        captured = capsys.readouterr()
+        assert f"cannot write video {out}" in captured.err or f"video {out} is incomplete" in captured.err
+        assert "wrote" not in captured.out
+        if out.exists():  # only what plays is kept
+            assert 0 < len(video_stamps(out)) < 60
+        assert not [p for p in disk.iterdir() if ".partial-" in p.name]
+    finally:
+        subprocess.run(["umount", str(disk)])
+
+
+def test_a_finished_run_leaves_no_partial_files_and_json_ends_with_the_summary(tiny_onnx, clip, tmp_path, capsys):
+    out, lines, masks = tmp_path / "o" / "a.mp4", tmp_path / "o" / "d.jsonl", tmp_path / "o" / "masks"
+    lines.parent.mkdir()
+    lines.write_text("an older run's lines\n")
+    assert _infer(tiny_onnx, "--source", clip, "--out", out, "--json", lines, "--save-masks", masks) == 0
+    assert "wrote" in capsys.readouterr().out
+    assert sorted(p.name for p in out.parent.iterdir()) == ["a.mp4", "d.jsonl", "masks"]
+    assert not [p for p in masks.iterdir() if ".partial-" in p.name] and len(list(masks.iterdir())) == 12
+    records = [json.loads(x) for x in lines.read_text().splitlines()]
+    assert len(records) == 13 and records[-1]["summary"]["frames_out"] == 12
+    assert video_stamps(out) == list(range(12))
+
+
+def _start_infer(args, tmp_path):
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "OMP_NUM_THREADS": "1"}
+    env.pop("DISPLAY", None)
+    return subprocess.Popen([sys.executable, str(ROOT / "run.py"), "infer", *map(str, args)], cwd=tmp_path, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+@pytest.mark.parametrize("signum, code", [(signal.SIGTERM, 143), (signal.SIGHUP, 129)])
+def test_sigterm_and_sighup_finish_the_video_and_the_json_summary(tiny_onnx, tmp_path, signum, code):
+    source = write_stamped_video(tmp_path / "long.mp4", 400)
+    out, lines = tmp_path / "annotated.mp4", tmp_path / "det.jsonl"
+    proc = _start_infer(["--source", source, "--realtime", "--weights", tiny_onnx, "--backend", "onnxruntime",
+                         "--out", out, "--json", lines], tmp_path)
+    try:
+        for line in proc.stdout:  # the pipeline starts right after this line
+            if line.startswith("backend:"):
+                break
+        time.sleep(2.0)  # some frames through a 25 fps real-time source
+        proc.send_signal(signum)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == code, err
+    assert f"stopped by {signal.Signals(signum).name}" in err
+    stamps = video_stamps(out)  # playable: the mp4 has its index
+    assert len(stamps) > 0 and stamps == list(range(stamps[0], stamps[0] + len(stamps)))
+    records = [json.loads(x) for x in lines.read_text().splitlines()]
+    assert records[-1]["summary"]["frames_out"] == len(records) - 1 >= len(stamps) - 1
+    assert "interrupted" in records[-1]
+    assert not [p for p in tmp_path.iterdir() if ".partial-" in p.name]
+
+
+def test_a_truncated_source_is_reported_with_both_counts(tiny_onnx, tmp_path, capsys):
+    source = tmp_path / "cut.mkv"
+    writer = cv2.VideoWriter(str(source), cv2.VideoWriter_fourcc(*"mp4v"), 25.0, (160, 96))
+    for i in range(40):
+        writer.write(stamped_image(i))
+    writer.release()
+    with open(source, "r+b") as f:
+        f.truncate(source.stat().st_size // 2)
+    lines = tmp_path / "d.jsonl"
+    assert _infer(tiny_onnx, "--source", source, "--no-video", "--json", lines) == 0
+    err = capsys.readouterr().err
+    summary = json.loads(lines.read_text().splitlines()[-1])
+    decoded = summary["source_frames"]["decoded"]
+    assert summary["source_frames"]["expected"] == 40 and 0 < decoded < 40
+    assert f"ended early: {decoded} of 40 frames decoded" in err
