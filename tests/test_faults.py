@@ -204,3 +204,24 @@ def test_a_truncated_source_is_reported_with_both_counts(tiny_onnx, tmp_path, ca
     decoded = summary["source_frames"]["decoded"]
     assert summary["source_frames"]["expected"] == 40 and 0 < decoded < 40
     assert f"ended early: {decoded} of 40 frames decoded" in err
+
+
+# --- train into an existing run ---------------------------------------------------------------------------------------
+def test_train_refuses_an_out_dir_holding_a_run_unless_resume_or_exist_ok(tmp_path, capsys):
+    from train import engine
+
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "best.pt").write_bytes(b"a better model")
+    (out / "results.csv").write_text("epoch,mAP50\n1,0.9\n")
+    with pytest.raises(UnsafeOutputError, match=r"already holds a training run \(best.pt, results.csv\)"):
+        engine.refuse_existing_run(out, resume=False, exist_ok=False)
+    engine.refuse_existing_run(out, resume=False, exist_ok=True)
+    engine.refuse_existing_run(out, resume=True, exist_ok=False)
+    recipe = tmp_path / "recipe.yaml"
+    recipe.write_text(f"model: {ROOT / 'configs/model/perception_n.yaml'}\ndata: none.yaml\nepochs: 1\nbatch: 1\n"
+                      f"imgsz: [64, 96]\nout_dir: {out}\n")
+    assert run.main(["train", "--config", str(recipe)]) == 2
+    assert "--exist-ok" in capsys.readouterr().err
+    assert (out / "best.pt").read_bytes() == b"a better model"
+    assert (out / "results.csv").read_text() == "epoch,mAP50\n1,0.9\n"
