@@ -225,3 +225,28 @@ def test_train_refuses_an_out_dir_holding_a_run_unless_resume_or_exist_ok(tmp_pa
     assert "--exist-ok" in capsys.readouterr().err
     assert (out / "best.pt").read_bytes() == b"a better model"
     assert (out / "results.csv").read_text() == "epoch,mAP50\n1,0.9\n"
+
+
+# --- submit-kitti: a whole folder, or nothing -------------------------------------------------------------------------
+def test_submission_refuses_a_populated_out_and_leaves_nothing_when_it_fails_halfway(tmp_path):
+    from test_kitti_road_eval import StandInPredictor, make_data_root
+    from train.kitti_road_eval import SUBMISSION_ZIP, write_submission
+
+    root = tmp_path / "data_road"
+    make_data_root(root, split="testing", stems=("um_000051", "umm_000023", "uu_000087"))
+    populated = tmp_path / "old_submission"
+    populated.mkdir()
+    (populated / "um_road_000051.png").write_bytes(b"last week's map")
+    with pytest.raises(UnsafeOutputError, match="already holds files"):
+        write_submission(root, StandInPredictor(), populated)
+    assert [p.read_bytes() for p in populated.iterdir()] == [b"last week's map"]
+    with pytest.raises(UnsafeOutputError, match="overlaps the dataset"):
+        write_submission(root, StandInPredictor(), root / "testing" / "sub")
+
+    (root / "testing" / "calib" / "uu_000087.txt").unlink()  # the last frame fails, after two were written
+    with pytest.raises(FileNotFoundError, match=r"uu_000087\.txt"):
+        write_submission(root, StandInPredictor(), tmp_path / "new")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data_road", "old_submission"]  # no half folder
+    make_data_root(root, split="testing", stems=("uu_000087",))
+    archive = write_submission(root, StandInPredictor(), tmp_path / "new")
+    assert archive == tmp_path / "new" / SUBMISSION_ZIP and len(list((tmp_path / "new").iterdir())) == 5
