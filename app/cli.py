@@ -437,8 +437,9 @@ def cmd_bench(args) -> int:
         predictor.close()
     _print_bench(report)
     if args.json:
-        with open(args.json, "w") as f:
-            json.dump(report, f, indent=2)
+        from core.atomic import atomic_write_text
+
+        atomic_write_text(args.json, json.dumps(report, indent=2))
         print(f"wrote {args.json}")
     return 0
 

@@ -250,3 +250,25 @@ def test_submission_refuses_a_populated_out_and_leaves_nothing_when_it_fails_hal
     make_data_root(root, split="testing", stems=("uu_000087",))
     archive = write_submission(root, StandInPredictor(), tmp_path / "new")
     assert archive == tmp_path / "new" / SUBMISSION_ZIP and len(list((tmp_path / "new").iterdir())) == 5
+
+
+# --- export: a complete file with its metadata, or the old one --------------------------------------------------------
+def test_an_interrupted_onnx_export_keeps_the_old_file_and_leaves_no_partial(tmp_path, monkeypatch):
+    import onnxruntime as ort
+
+    from nets.deploy import onnx_export
+
+    torch.manual_seed(0)
+    net = PerceptionNet(load_model_config(input_size=[64, 96]))
+    target = export_onnx(net, tmp_path / "perception_n.onnx", simplify=False)
+    good = target.read_bytes()
+
+    def interrupted(proto):  # Ctrl-C after torch wrote the graph, before the metadata is in
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(onnx_export, "_slim", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        export_onnx(net, target, simplify=True)
+    assert target.read_bytes() == good and [p.name for p in tmp_path.iterdir()] == ["perception_n.onnx"]
+    session = ort.InferenceSession(str(target), providers=["CPUExecutionProvider"])
+    assert "perception" in session.get_modelmeta().custom_metadata_map
