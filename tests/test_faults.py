@@ -272,3 +272,18 @@ def test_an_interrupted_onnx_export_keeps_the_old_file_and_leaves_no_partial(tmp
     assert target.read_bytes() == good and [p.name for p in tmp_path.iterdir()] == ["perception_n.onnx"]
     session = ort.InferenceSession(str(target), providers=["CPUExecutionProvider"])
     assert "perception" in session.get_modelmeta().custom_metadata_map
+
+
+# --- long runs --------------------------------------------------------------------------------------------------------
+def test_stats_keep_bounded_windows_with_exact_whole_run_means():
+    from app.stats import PipelineStats
+
+    stats = PipelineStats(window=10, summary_window=1000)
+    for i in range(100_000):  # an hour of a 30 fps camera is 108 000 frames
+        stats.captured(float(i), t=i / 30.0)
+    assert len(stats.latencies("capture")) == 1000  # bounded, not 100 000
+    summary = stats.snapshot(final=True).latency_ms["capture"]
+    assert summary["mean"] == 49999.5 and summary["max"] == 99999.0  # whole run, exact
+    assert summary["p50"] == 99499.5  # the latest 1000 values
+    assert stats.snapshot().latency_ms["capture"]["p50"] == 99994.5  # live: the latest 10
+    assert stats.snapshot(final=True).frames_in == 100_000
