@@ -287,3 +287,43 @@ def test_stats_keep_bounded_windows_with_exact_whole_run_means():
     assert summary["p50"] == 99499.5  # the latest 1000 values
     assert stats.snapshot().latency_ms["capture"]["p50"] == 99994.5  # live: the latest 10
     assert stats.snapshot(final=True).frames_in == 100_000
+
+
+def test_a_lost_live_source_gives_up_within_the_time_its_message_says():
+    from app.sources import LiveSource, SourceLostError
+
+    class DeadStream:  # delivers one frame, then every read fails
+        def __init__(self, frames):
+            self.frames = frames
+
+        def isOpened(self):
+            return True
+
+        def read(self):
+            if self.frames:
+                self.frames -= 1
+                return True, np.zeros((8, 8, 3), np.uint8)
+            return False, None
+
+        def get(self, prop):
+            return 25.0
+
+        def release(self):
+            pass
+
+    timeouts = []
+
+    def opener(timeout_s=None):  # like FFmpeg on a dead host: each re-open blocks for its whole open timeout
+        if timeout_s is None:
+            return DeadStream(1)
+        timeouts.append(timeout_s)
+        time.sleep(timeout_s)
+        return DeadStream(0)
+
+    source = LiveSource("stream", "rtsp://cam", opener, retry_s=0.6, backoff_s=(0.05, 0.1))
+    assert source.read() is not None
+    with pytest.raises(SourceLostError, match=r"within 0.6 s \(\d+ reconnect attempts\)"):
+        source.read()
+    # every re-open was given only the time left, so the waits and opens together fit in retry_s
+    assert timeouts and all(0 < t <= 0.6 for t in timeouts)
+    assert sum(timeouts) + 0.05 * len(timeouts) <= 0.6 + 1e-9
