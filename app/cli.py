@@ -114,6 +114,9 @@ def cmd_view(args) -> int:
     if display_available() is None:
         raise OSError("the viewer needs a display and none is set (DISPLAY, WAYLAND_DISPLAY or QT_QPA_PLATFORM); "
                       "run it on a desktop, under `xvfb-run -a python run.py view`, or headless with `run.py infer`")
+    from .viewer.preflight import check_qt_platform
+
+    check_qt_platform()  # Qt would abort (exit 134) without naming the missing libraries
     import nets  # noqa: F401  (offline ultralytics before anything imports it)
 
     from .frames import load_runtime_config
@@ -326,11 +329,20 @@ def run_default(args) -> int:
     parser = argparse.ArgumentParser(prog="run.py")
     add_commands(parser.add_subparsers(dest="command"))
     display = display_available()
+    qt_problem = None
     if display and importlib.util.find_spec("PyQt5") is not None:
-        print(f"opening the viewer on the bundled sample clip (display: {display}); "
-              "`run.py infer` runs headless")
-        return cmd_view(parser.parse_args(["view"]))
-    why = "PyQt5 is not installed" if display else "no display (DISPLAY, WAYLAND_DISPLAY and QT_QPA_PLATFORM unset)"
+        from .viewer.preflight import check_qt_platform
+
+        try:
+            check_qt_platform()
+        except ImportError as e:  # Qt's platform libraries are missing: say which, then run headless
+            qt_problem = str(e)
+        else:
+            print(f"opening the viewer on the bundled sample clip (display: {display}); "
+                  "`run.py infer` runs headless")
+            return cmd_view(parser.parse_args(["view"]))
+    why = qt_problem or ("PyQt5 is not installed" if display else
+                         "no display (DISPLAY, WAYLAND_DISPLAY and QT_QPA_PLATFORM unset)")
     print(f"{why}: running headless inference on the bundled sample clip -> out/sample_annotated.mp4")
     return cmd_infer(parser.parse_args(["infer", "--out", "out/sample_annotated.mp4"]))
 

@@ -327,3 +327,25 @@ def test_a_lost_live_source_gives_up_within_the_time_its_message_says():
     # every re-open was given only the time left, so the waits and opens together fit in retry_s
     assert timeouts and all(0 < t <= 0.6 for t in timeouts)
     assert sum(timeouts) + 0.05 * len(timeouts) <= 0.6 + 1e-9
+
+
+# --- the viewer where Qt's platform libraries are missing -------------------------------------------------------------
+def test_qt_platform_preflight_names_the_packages_to_install(capsys, monkeypatch):
+    from app.viewer import preflight
+
+    assert preflight.apt_package("libxcb-icccm.so.4") == "libxcb-icccm4"
+    assert preflight.apt_package("libxkbcommon-x11.so.0") == "libxkbcommon-x11-0"
+    assert preflight.apt_package("libxcb-render-util.so.0") == "libxcb-render-util0"
+    assert preflight.qt_platform({}) == "xcb" and preflight.qt_platform({"QT_QPA_PLATFORM": "offscreen"}) == "offscreen"
+    assert preflight.missing_libraries(sys.executable) == []  # a binary whose libraries are all there
+    plugin = preflight.platform_plugin("xcb")
+    assert plugin is not None and preflight.platform_plugin("offscreen") is not None
+    preflight.check_qt_platform({"QT_QPA_PLATFORM": "offscreen"})  # offscreen needs no X libraries
+    missing = preflight.missing_libraries(plugin)
+    if not missing:
+        pytest.skip("Qt's xcb libraries are installed here: nothing to report")
+    monkeypatch.setenv("DISPLAY", ":99")
+    monkeypatch.delenv("QT_QPA_PLATFORM")
+    assert run.main(["view"]) == 2  # before: Qt aborted the process (exit 134) with a generic message
+    err = capsys.readouterr().err
+    assert "sudo apt-get install -y " + " ".join(preflight.apt_package(m) for m in missing) in err
