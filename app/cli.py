@@ -190,7 +190,7 @@ def cmd_infer(args) -> int:
     from .output_paths import check_infer_outputs
     from .overlay import OverlayRenderer
     from .pipeline import Pipeline, PipelineError
-    from .run_report import source_shortfall, wait_for_stages
+    from .run_report import exit_now, source_shortfall, wait_for_stages
     from .sources import open_source
     from .writers import JsonLinesWriter, MaskWriter, VideoWriter
 
@@ -237,13 +237,14 @@ def cmd_infer(args) -> int:
         raise
     if window is not None:
         pipeline.on_result(window.offer)
-    interrupted = None
+    interrupted, stuck = None, False
     with signals_as_interrupt():  # SIGTERM/SIGHUP finish the files like Ctrl-C does
         try:
             outcome = _run_with_progress(pipeline, info, args.max_frames, window)
         except KeyboardInterrupt as e:
             interrupted = e
-            if not wait_for_stages(pipeline, info, config):
+            stuck = not wait_for_stages(pipeline, info, config)
+            if stuck:
                 print("warning: a pipeline stage did not stop in time", file=sys.stderr)
             outcome = pipeline.error
     predictor.close()
@@ -262,9 +263,12 @@ def cmd_infer(args) -> int:
     if interrupted is not None:
         print(summary.format(), file=sys.stderr)
         _print_written(sinks, file=sys.stderr)
+        code = interrupted.exit_code if isinstance(interrupted, Terminated) else 130
+        print(f"{interrupted or 'interrupted'}: partial outputs finished", file=sys.stderr)
+        if stuck:
+            exit_now(code)
         if isinstance(interrupted, Terminated):
-            print(f"{interrupted}: partial outputs finished", file=sys.stderr)
-            return interrupted.exit_code
+            return code
         raise interrupted
     if isinstance(outcome, PipelineError):
         print(summary.format(), file=sys.stderr)

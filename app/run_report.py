@@ -32,7 +32,26 @@ def wait_for_stages(pipeline, info, config: dict) -> bool:
     A stream read returns within its read timeout (configs/runtime.yaml sources.stream_timeout_s); the wait
     is that plus the pipeline's stop timeout. True when all stages stopped.
     """
+    import sys
+
     stop_s = float(config["pipeline"].get("stop_timeout_s", 1.0))
     read_s = float(config["sources"].get("stream_timeout_s", 5.0)) if getattr(info, "live", False) else 0.0
+    if pipeline.wait(stop_s):
+        return True
     # writers finish the video (release + read back) in the output stage: give them time on a loaded machine
-    return pipeline.join(timeout=max(stop_s + read_s, 10.0))
+    limit = max(stop_s + read_s, 10.0)
+    print(f"stopping: waiting up to {limit - stop_s:.0f} s more for a blocked read or write to return",
+          file=sys.stderr)
+    return pipeline.join(timeout=limit - stop_s)
+
+
+def exit_now(code: int) -> None:
+    """Leave without interpreter shutdown: the last resort when a stage thread is still inside native code
+    (a stalled OpenCV read). Finalising Python under it aborts the process ("terminate called without an
+    active exception", exit 134) and loses the exit code. The files are finished before this is called."""
+    import os
+    import sys
+
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)

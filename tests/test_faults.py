@@ -181,11 +181,11 @@ def test_sigterm_and_sighup_finish_the_video_and_the_json_summary(tiny_onnx, tmp
             proc.kill()
     assert proc.returncode == code, err
     assert f"stopped by {signal.Signals(signum).name}" in err
-    stamps = video_stamps(out)  # playable: the mp4 has its index
-    assert len(stamps) > 0 and stamps == list(range(stamps[0], stamps[0] + len(stamps)))
+    stamps = video_stamps(out)  # playable: the mp4 has its index (a live source may drop stale frames)
+    assert len(stamps) > 0 and stamps == sorted(set(stamps))
     records = [json.loads(x) for x in lines.read_text().splitlines()]
-    assert records[-1]["summary"]["frames_out"] == len(records) - 1 >= len(stamps) - 1
-    assert "interrupted" in records[-1]
+    assert [r["frame"] for r in records[:-1]] == stamps  # the same frames in both outputs, none half-written
+    assert records[-1]["summary"]["frames_out"] == len(stamps) and "interrupted" in records[-1]
     assert not [p for p in tmp_path.iterdir() if ".partial-" in p.name]
 
 
@@ -349,3 +349,39 @@ def test_qt_platform_preflight_names_the_packages_to_install(capsys, monkeypatch
     assert run.main(["view"]) == 2  # before: Qt aborted the process (exit 134) with a generic message
     err = capsys.readouterr().err
     assert "sudo apt-get install -y " + " ".join(preflight.apt_package(m) for m in missing) in err
+
+
+def test_an_interrupt_waits_for_a_capture_thread_blocked_in_a_stalled_read(tmp_path):
+    from app.frames import load_runtime_config
+    from app.pipeline import Pipeline
+    from app.run_report import wait_for_stages
+    from app.sources import SourceInfo
+    from stand_ins import StandIn
+
+    class StalledStream:  # one frame, then a read that blocks 1.5 s whatever interrupt() says (like FFmpeg's)
+        info = SourceInfo("stream", "stalled", 160, 96, 25.0, None, live=True)
+        position, state = 0, "ok"
+
+        def read(self):
+            if self.position == 0:
+                self.position = 1
+                from app.frames import Frame
+                return Frame(0, time.perf_counter(), stamped_image(0), time.time())
+            time.sleep(1.5)
+            return None
+
+        def interrupt(self):
+            pass
+
+        def close(self):
+            self.state = "closed"
+
+    config = load_runtime_config()
+    config["pipeline"]["stop_timeout_s"] = 0.2
+    config["sources"]["stream_timeout_s"] = 3.0
+    source = StalledStream()
+    pipeline = Pipeline(source, StandIn(), config=config).start()
+    time.sleep(0.3)  # the capture thread is inside the blocked read
+    pipeline.stop()
+    assert wait_for_stages(pipeline, source.info, config)  # before: join(stop_timeout_s) left it running
+    assert source.state == "closed" and not [t for t in pipeline._threads if t.is_alive()]
