@@ -178,11 +178,26 @@ class _Window:
 
 
 def cmd_infer(args) -> int:
+    """`run.py infer`; SIGTERM and SIGHUP stop it like Ctrl-C (files finished), exit status 143 / 129."""
+    import sys
+
+    from core.signals import Terminated, signals_as_interrupt
+
+    with signals_as_interrupt():
+        try:
+            return _infer(args)
+        except Terminated as e:
+            if not getattr(e, "reported", False):  # stopped before the pipeline ran: nothing was written
+                print(f"{e}", file=sys.stderr)
+            return e.exit_code
+
+
+def _infer(args) -> int:
     import sys
     from dataclasses import replace
 
     import nets  # noqa: F401  (offline ultralytics before anything imports it)
-    from core.signals import Terminated, signals_as_interrupt
+    from core.signals import Terminated
     from nets.config import SAMPLE_CLIP
     from nets.predictor import load_predictor
 
@@ -238,15 +253,14 @@ def cmd_infer(args) -> int:
     if window is not None:
         pipeline.on_result(window.offer)
     interrupted, stuck = None, False
-    with signals_as_interrupt():  # SIGTERM/SIGHUP finish the files like Ctrl-C does
-        try:
-            outcome = _run_with_progress(pipeline, info, args.max_frames, window)
-        except KeyboardInterrupt as e:
-            interrupted = e
-            stuck = not wait_for_stages(pipeline, info, config)
-            if stuck:
-                print("warning: a pipeline stage did not stop in time", file=sys.stderr)
-            outcome = pipeline.error
+    try:  # Ctrl-C, SIGTERM, SIGHUP: stop the stages, then finish the files below
+        outcome = _run_with_progress(pipeline, info, args.max_frames, window)
+    except KeyboardInterrupt as e:
+        interrupted = e
+        stuck = not wait_for_stages(pipeline, info, config)
+        if stuck:
+            print("warning: a pipeline stage did not stop in time", file=sys.stderr)
+        outcome = pipeline.error
     predictor.close()
     summary = pipeline.summary
     shortfall = None if interrupted is not None else source_shortfall(info, summary, args.max_frames)
@@ -267,8 +281,7 @@ def cmd_infer(args) -> int:
         print(f"{interrupted or 'interrupted'}: partial outputs finished", file=sys.stderr)
         if stuck:
             exit_now(code)
-        if isinstance(interrupted, Terminated):
-            return code
+        interrupted.reported = True
         raise interrupted
     if isinstance(outcome, PipelineError):
         print(summary.format(), file=sys.stderr)
