@@ -276,7 +276,10 @@ def _infer(args) -> int:
         json_sink.commit(line)
     if interrupted is not None:
         print(summary.format(), file=sys.stderr)
-        _print_written(sinks, file=sys.stderr)
+        if isinstance(outcome, PipelineError):  # e.g. the video could not be finished: say so, not "wrote"
+            print(f"error: {outcome}", file=sys.stderr)
+        else:
+            _print_written(sinks, file=sys.stderr)
         code = interrupted.exit_code if isinstance(interrupted, Terminated) else 130
         print(f"{interrupted or 'interrupted'}: partial outputs finished", file=sys.stderr)
         if stuck:
