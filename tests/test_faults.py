@@ -21,7 +21,7 @@ from core.output_paths import UnsafeOutputError, refuse_unsafe_outputs
 from nets.config import load_model_config
 from nets.deploy.onnx_export import export_onnx
 from nets.model import PerceptionNet
-from stand_ins import read_stamp, stamped_image, video_stamps, write_stamped_video
+from stand_ins import stamped_image, video_stamps, write_stamped_video
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -127,7 +127,7 @@ def test_a_full_disk_fails_the_run_with_the_file_named(tiny_onnx, clip, tmp_path
         pytest.skip("mounting a small tmpfs needs root")
     disk = tmp_path / "small_disk"
     disk.mkdir()
-    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=48k", "tmpfs", str(disk)]).returncode != 0:
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=48k", "tmpfs", str(disk)], check=False).returncode != 0:
         pytest.skip("cannot mount a tmpfs here")
     try:
         big = write_stamped_video(tmp_path / "big.mp4", 60, width=320, height=192)
@@ -140,7 +140,7 @@ def test_a_full_disk_fails_the_run_with_the_file_named(tiny_onnx, clip, tmp_path
             assert 0 < len(video_stamps(out)) < 60
         assert not [p for p in disk.iterdir() if ".partial-" in p.name]
     finally:
-        subprocess.run(["umount", str(disk)])
+        subprocess.run(["umount", str(disk)], check=False)
 
 
 def test_a_finished_run_leaves_no_partial_files_and_json_ends_with_the_summary(tiny_onnx, clip, tmp_path, capsys):
@@ -353,7 +353,7 @@ def test_qt_platform_preflight_names_the_packages_to_install(capsys, monkeypatch
 
 
 def test_an_interrupt_waits_for_a_capture_thread_blocked_in_a_stalled_read(tmp_path):
-    from app.frames import load_runtime_config
+    from app.frames import Frame, load_runtime_config
     from app.pipeline import Pipeline
     from app.run_report import wait_for_stages
     from app.sources import SourceInfo
@@ -366,7 +366,6 @@ def test_an_interrupt_waits_for_a_capture_thread_blocked_in_a_stalled_read(tmp_p
         def read(self):
             if self.position == 0:
                 self.position = 1
-                from app.frames import Frame
                 return Frame(0, time.perf_counter(), stamped_image(0), time.time())
             time.sleep(1.5)
             return None

@@ -44,7 +44,7 @@ def missing_libraries(binary: str | Path) -> list[str]:
     if ldd is None:
         return []
     try:
-        out = subprocess.run([ldd, str(binary)], capture_output=True, text=True, timeout=20).stdout
+        out = subprocess.run([ldd, str(binary)], capture_output=True, text=True, timeout=20, check=False).stdout
     except (OSError, subprocess.SubprocessError):
         return []
     missing = [line.split("=>")[0].strip() for line in out.splitlines() if "not found" in line]
