@@ -385,3 +385,15 @@ def test_an_interrupt_waits_for_a_capture_thread_blocked_in_a_stalled_read(tmp_p
     pipeline.stop()
     assert wait_for_stages(pipeline, source.info, config)  # before: join(stop_timeout_s) left it running
     assert source.state == "closed" and not [t for t in pipeline._threads if t.is_alive()]
+
+
+def test_calibrate_refuses_a_bev_out_over_its_input_image(tmp_path, capsys):
+    frame = tmp_path / "uu_000087.png"
+    cv2.imwrite(str(frame), np.full((370, 1224, 3), 90, np.uint8))
+    before = frame.read_bytes()
+    calib = ROOT / "tests" / "fixtures" / "kitti_road_calib" / "uu_000087.txt"
+    assert run.main(["calibrate", str(calib), "--image", str(frame), "--bev-out", str(frame)]) == 2
+    assert "--bev-out" in capsys.readouterr().err and frame.read_bytes() == before
+    assert run.main(["calibrate", str(calib), "--image", str(frame), "--bev-out", str(tmp_path / "bev.png")]) == 0
+    assert cv2.imread(str(tmp_path / "bev.png")).shape == (800, 400, 3)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bev.png", "uu_000087.png"]
