@@ -397,3 +397,15 @@ def test_calibrate_refuses_a_bev_out_over_its_input_image(tmp_path, capsys):
     assert run.main(["calibrate", str(calib), "--image", str(frame), "--bev-out", str(tmp_path / "bev.png")]) == 0
     assert cv2.imread(str(tmp_path / "bev.png")).shape == (800, 400, 3)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bev.png", "uu_000087.png"]
+
+
+def test_kitti_eval_refuses_to_save_predictions_into_the_dataset(tmp_path, capsys):
+    from test_kitti_road_eval import make_data_root
+
+    root = tmp_path / "data_road"
+    make_data_root(root, stems=("um_000051",))
+    gt = root / "training" / "gt_image_2"
+    before = {p.name: p.read_bytes() for p in gt.iterdir()}
+    assert run.main(["eval", "--dataset", "kitti-road", "--root", str(root), "--save-predictions", str(gt)]) == 2
+    assert "--save-predictions" in capsys.readouterr().err
+    assert {p.name: p.read_bytes() for p in gt.iterdir()} == before
