@@ -8,6 +8,7 @@ always flushed and complete up to the last frame written).
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import cv2
@@ -40,6 +41,8 @@ class VideoWriter:
         # written under a temporary name beside the target, renamed on close once read back: a crash, a
         # signal or a full disk never leaves an unplayable file under the final name or replaces an old one
         self._tmp = partial_path(self.path)
+        self.stall_frames = max(1, int(cfg.get("stall_check_frames", 100)))
+        self._last_size = -1
         self.path.parent.mkdir(parents=True, exist_ok=True)
 
     def _open(self, size: tuple[int, int]) -> None:
@@ -60,6 +63,22 @@ class VideoWriter:
             image = cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
         self._writer.write(image)
         self.frames_written += 1
+        if self.frames_written % self.stall_frames == 0:
+            self._check_growing()
+
+    def _check_growing(self) -> None:
+        """cv2.VideoWriter.write reports nothing: on a full disk FFmpeg drops every frame silently. A file that
+        has not grown over `stall_frames` frames on a file system with (almost) no space left is not being
+        written: fail now, not hours later at close. (Growth alone is no proof: FFmpeg buffers 32 KiB, which
+        a static scene at a low resolution may not fill in `stall_frames` frames.)"""
+        try:
+            size = os.path.getsize(self._tmp)
+        except OSError:
+            size = -1
+        if size <= self._last_size and _free_bytes(self._tmp.parent) < FULL_DISK_BYTES:
+            raise OSError(f"cannot write video {self.path}: the file stopped growing at {max(size, 0)} bytes "
+                          f"after {self.frames_written} frames (disk full?)")
+        self._last_size = size
 
     def write(self, result: FrameResult) -> None:
         self.write_image(result.image)
@@ -85,6 +104,17 @@ class VideoWriter:
         discard(self._tmp)
         raise OSError(f"cannot write video {self.path}: {given} frames were given to the writer and none can be "
                       "read back (disk full or the folder not writable?); nothing was kept")
+
+
+FULL_DISK_BYTES = 1 << 20  # less than this left on the file system: "full" for the stall check
+
+
+def _free_bytes(folder: Path) -> int:
+    try:
+        st = os.statvfs(folder)
+    except OSError:
+        return 0
+    return st.f_bavail * st.f_frsize
 
 
 def readable_frames(path: str | Path) -> int:

@@ -122,25 +122,41 @@ def test_refuse_unsafe_outputs_two_outputs_one_file(tmp_path):
 
 
 # --- writes are atomic and checked ------------------------------------------------------------------------------------
-def test_a_full_disk_fails_the_run_with_the_file_named(tiny_onnx, clip, tmp_path, capsys):
+@pytest.fixture()
+def small_disk(tmp_path):
+    """A 48 KiB tmpfs: a real full disk (root only)."""
     if os.geteuid() != 0:
         pytest.skip("mounting a small tmpfs needs root")
     disk = tmp_path / "small_disk"
     disk.mkdir()
     if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=48k", "tmpfs", str(disk)], check=False).returncode != 0:
         pytest.skip("cannot mount a tmpfs here")
-    try:
-        big = write_stamped_video(tmp_path / "big.mp4", 60, width=320, height=192)
-        out = disk / "annotated.mp4"
-        assert _infer(tiny_onnx, "--source", big, "--out", out) == 2
-        captured = capsys.readouterr()
-        assert f"cannot write video {out}" in captured.err or f"video {out} is incomplete" in captured.err
-        assert "wrote" not in captured.out
-        if out.exists():  # only what plays is kept
-            assert 0 < len(video_stamps(out)) < 60
-        assert not [p for p in disk.iterdir() if ".partial-" in p.name]
-    finally:
-        subprocess.run(["umount", str(disk)], check=False)
+    yield disk
+    subprocess.run(["umount", str(disk)], check=False)
+
+
+def test_a_full_disk_fails_the_run_with_the_file_named(tiny_onnx, small_disk, tmp_path, capsys):
+    big = write_stamped_video(tmp_path / "big.mp4", 60, width=320, height=192)
+    out = small_disk / "annotated.mp4"
+    assert _infer(tiny_onnx, "--source", big, "--out", out) == 2
+    captured = capsys.readouterr()
+    assert f"cannot write video {out}" in captured.err or f"video {out} is incomplete" in captured.err
+    assert "wrote" not in captured.out  # before: "wrote annotated.mp4 (60 frames)" for an unplayable file
+    if out.exists():  # only what plays is kept
+        assert 0 < len(video_stamps(out)) < 60
+    assert not [p for p in small_disk.iterdir() if ".partial-" in p.name]
+
+
+def test_a_full_disk_stops_a_long_run_early(tiny_onnx, small_disk, tmp_path, capsys):
+    big = write_stamped_video(tmp_path / "big.mp4", 300, width=320, height=192)
+    settings = tmp_path / "runtime.yaml"
+    settings.write_text("writers:\n  stall_check_frames: 20\n")
+    lines = tmp_path / "d.jsonl"
+    out = small_disk / "annotated.mp4"
+    assert _infer(tiny_onnx, "--source", big, "--out", out, "--json", lines, "--runtime-config", settings) == 2
+    assert f"cannot write video {out}: the file stopped growing" in capsys.readouterr().err
+    summary = json.loads(lines.read_text().splitlines()[-1])["summary"]
+    assert summary["state"] == "failed" and summary["frames_out"] < 300  # it did not run to the end
 
 
 def test_a_finished_run_leaves_no_partial_files_and_json_ends_with_the_summary(tiny_onnx, clip, tmp_path, capsys):
