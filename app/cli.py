@@ -115,6 +115,9 @@ def cmd_view(args) -> int:
     if display_available() is None:
         raise MissingDependencyError("the viewer needs a display and none is set (DISPLAY, WAYLAND_DISPLAY or QT_QPA_PLATFORM); "
                                      "run it on a desktop, under `xvfb-run -a python run.py view`, or headless with `run.py infer`")
+    from .viewer.preflight import check_qt_platform
+
+    check_qt_platform()  # Qt would abort (exit 134) without naming the missing libraries
     import nets  # noqa: F401  (offline ultralytics before anything imports it)
 
     from .frames import load_runtime_config
@@ -176,16 +179,34 @@ class _Window:
 
 
 def cmd_infer(args) -> int:
+    """`run.py infer`; SIGTERM and SIGHUP stop it like Ctrl-C (files finished), exit status 143 / 129."""
+    import sys
+
+    from core.signals import Terminated, signals_as_interrupt
+
+    with signals_as_interrupt():
+        try:
+            return _infer(args)
+        except Terminated as e:
+            if not getattr(e, "reported", False):  # stopped before the pipeline ran: nothing was written
+                print(f"{e}", file=sys.stderr)
+            return e.exit_code
+
+
+def _infer(args) -> int:
     import sys
     from dataclasses import replace
 
     import nets  # noqa: F401  (offline ultralytics before anything imports it)
+    from core.signals import Terminated
     from nets.config import SAMPLE_CLIP
     from nets.predictor import load_predictor
 
     from .frames import Thresholds, load_runtime_config
+    from .output_paths import check_infer_outputs
     from .overlay import OverlayRenderer
     from .pipeline import Pipeline, PipelineError
+    from .run_report import exit_now, source_shortfall, wait_for_stages
     from .sources import open_source
     from .writers import JsonLinesWriter, MaskWriter, VideoWriter
 
@@ -195,22 +216,27 @@ def cmd_infer(args) -> int:
     if args.max_frames is not None and args.max_frames < 1:
         raise BadInputError(f"--max-frames must be at least 1, got {args.max_frames}")
     spec = args.source if args.source is not None else SAMPLE_CLIP
+    # outputs never destroy inputs: refused before the source is opened or anything is written
+    check_infer_outputs(spec, args.weights, None if args.no_video else args.out, args.json, args.save_masks, config)
     source = open_source(spec, realtime=args.realtime, config=config)
-    sinks, window, predictor = [], None, None
+    sinks, window, predictor, json_sink = [], None, None, None
     try:
         info = source.info
+        video_path = None if args.no_video else (args.out or _default_video_path(spec, info))
+        if video_path and not args.out:  # the default name is known only now
+            check_infer_outputs(spec, args.weights, video_path, args.json, args.save_masks, config)
         distance = camera_distance(args.calib, info.size) if args.calib else None
         if args.show:
             window = _Window(f"road perception: {info.name}")
         predictor = load_predictor(args.weights, backend=args.backend, device=args.device,
                                    conf=thresholds.conf, iou=thresholds.iou, precision=args.precision)
-        video_path = None if args.no_video else (args.out or _default_video_path(spec, info))
         if video_path:
             sinks.append(VideoWriter(video_path, info.fps, config=config))
         if args.save_masks:
             sinks.append(MaskWriter(args.save_masks, config=config))
         if args.json:
-            sinks.append(JsonLinesWriter(args.json))
+            json_sink = JsonLinesWriter(args.json)
+            sinks.append(json_sink)
         print(f"source: {info.describe()}")
         print(f"backend: {predictor.backend_name} ({predictor.choice_reason}); "
               f"{predictor.description}; input {predictor.input_size[0]}x"
@@ -221,28 +247,60 @@ def cmd_infer(args) -> int:
     except BaseException:
         source.close()
         for sink in sinks:
-            sink.close()
+            getattr(sink, "discard", sink.close)()  # nothing ran: no partial files left behind
         if predictor is not None:
             predictor.close()
         raise
     if window is not None:
         pipeline.on_result(window.offer)
-    outcome = _run_with_progress(pipeline, info, args.max_frames, window)
+    interrupted, stuck = None, False
+    try:  # Ctrl-C, SIGTERM, SIGHUP: stop the stages, then finish the files below
+        outcome = _run_with_progress(pipeline, info, args.max_frames, window)
+    except KeyboardInterrupt as e:
+        interrupted = e
+        stuck = not wait_for_stages(pipeline, info, config)
+        if stuck:
+            print("warning: a pipeline stage did not stop in time", file=sys.stderr)
+        outcome = pipeline.error
     predictor.close()
     summary = pipeline.summary
-    if args.json:  # the summary line closes the file, also after an error (its "error" field says so)
-        JsonLinesWriter.append(args.json, {"summary": summary.to_dict(), "source": info.describe(),
-                                           "backend": predictor.backend_name, "choice": predictor.choice_reason})
+    shortfall = None if interrupted is not None else source_shortfall(info, summary, args.max_frames)
+    if shortfall is not None:
+        print(f"warning: {shortfall['message']}", file=sys.stderr)
+    if json_sink is not None:  # the summary line closes the file, also after an error (its "error" field says so)
+        line = {"summary": summary.to_dict(), "source": info.describe(), "backend": predictor.backend_name,
+                "choice": predictor.choice_reason}
+        if shortfall is not None:
+            line["source_frames"] = {k: shortfall[k] for k in ("expected", "decoded")}
+        if interrupted is not None:
+            line["interrupted"] = str(interrupted) or "KeyboardInterrupt"
+        json_sink.commit(line)
+    if interrupted is not None:
+        print(summary.format(), file=sys.stderr)
+        if isinstance(outcome, PipelineError):  # e.g. the video could not be finished: say so, not "wrote"
+            print(f"error: {outcome}", file=sys.stderr)
+        else:
+            _print_written(sinks, file=sys.stderr)
+        code = interrupted.exit_code if isinstance(interrupted, Terminated) else 130
+        print(f"{interrupted or 'interrupted'}: partial outputs finished", file=sys.stderr)
+        if stuck:
+            exit_now(code)
+        interrupted.reported = True
+        raise interrupted
     if isinstance(outcome, PipelineError):
         print(summary.format(), file=sys.stderr)
         if isinstance(outcome.cause, UserError):  # bad input: one line from run.py; a bug keeps its traceback
             raise UserError(str(outcome)) from outcome
         raise outcome
     print(summary.format())
+    _print_written(sinks)
+    return 0
+
+
+def _print_written(sinks, file=None) -> None:
     for sink in sinks:
         where = getattr(sink, "path", None) or getattr(sink, "folder", None)
-        print(f"wrote {where} ({sink.frames_written} frames)")
-    return 0
+        print(f"wrote {where} ({sink.frames_written} frames)", file=file)
 
 
 def _run_with_progress(pipeline, info, max_frames, window):
@@ -271,10 +329,8 @@ def _run_with_progress(pipeline, info, max_frames, window):
                 pipeline.stop()
         bar.update(pipeline.stats.frames_out - shown)
     except KeyboardInterrupt:
-        pipeline.stop()
-        pipeline.join()
+        pipeline.stop()  # the caller waits for the stages, finishes the files and reports
         bar.close()
-        print(pipeline.summary.format(), file=sys.stderr)
         raise
     finally:
         bar.close()
@@ -294,11 +350,20 @@ def run_default(args) -> int:
     parser = argparse.ArgumentParser(prog="run.py")
     add_commands(parser.add_subparsers(dest="command"))
     display = display_available()
+    qt_problem = None
     if display and importlib.util.find_spec("PyQt5") is not None:
-        print(f"opening the viewer on the bundled sample clip (display: {display}); "
-              "`run.py infer` runs headless")
-        return cmd_view(parser.parse_args(["view"]))
-    why = "PyQt5 is not installed" if display else "no display (DISPLAY, WAYLAND_DISPLAY and QT_QPA_PLATFORM unset)"
+        from .viewer.preflight import check_qt_platform
+
+        try:
+            check_qt_platform()
+        except ImportError as e:  # Qt's platform libraries are missing: say which, then run headless
+            qt_problem = str(e)
+        else:
+            print(f"opening the viewer on the bundled sample clip (display: {display}); "
+                  "`run.py infer` runs headless")
+            return cmd_view(parser.parse_args(["view"]))
+    why = qt_problem or ("PyQt5 is not installed" if display else
+                         "no display (DISPLAY, WAYLAND_DISPLAY and QT_QPA_PLATFORM unset)")
     print(f"{why}: running headless inference on the bundled sample clip -> out/sample_annotated.mp4")
     return cmd_infer(parser.parse_args(["infer", "--out", "out/sample_annotated.mp4"]))
 
@@ -405,8 +470,9 @@ def cmd_bench(args) -> int:
         predictor.close()
     _print_bench(report)
     if args.json:
-        with open(args.json, "w") as f:
-            json.dump(report, f, indent=2)
+        from core.atomic import atomic_write_text
+
+        atomic_write_text(args.json, json.dumps(report, indent=2))
         print(f"wrote {args.json}")
     return 0
 

@@ -147,7 +147,8 @@ class Pipeline:
         self.close_source = close_source
         self.name = name
         self.stop_timeout_s = float(pcfg.get("stop_timeout_s", 1.0))
-        self.stats = PipelineStats(int(pcfg.get("stats_window", 300)), float(pcfg.get("fps_window_s", 2.0)))
+        self.stats = PipelineStats(int(pcfg.get("stats_window", 300)), float(pcfg.get("fps_window_s", 2.0)),
+                                   int(pcfg.get("summary_window", 36000)))
 
         self._predictor = predictor
         self._pending_predictor: tuple | None = None

@@ -255,14 +255,17 @@ class LiveSource(Source):
     backoff_s[0] to backoff_s[1], for retry_s seconds; then SourceLostError.
     """
 
-    def __init__(self, kind: str, name: str, opener: Callable[[], object], retry_s: float = 5.0,
+    def __init__(self, kind: str, name: str, opener: Callable[..., object], retry_s: float = 5.0,
                  backoff_s: tuple[float, float] = (0.1, 1.0), open_error: str = ""):
         super().__init__()
         self.kind, self.name = kind, name
         self._opener = opener
+        # an opener that takes a timeout (streams) gets the time left before giving up, so one slow
+        # re-open cannot carry the give-up past retry_s
+        self._opener_takes_timeout = _takes_an_argument(opener)
         self.retry_s = float(retry_s)
         self.backoff_s = (float(backoff_s[0]), float(backoff_s[1]))
-        self._cap = opener()
+        self._cap = self._open(None)
         first = None
         if self._cap is not None and self._cap.isOpened():
             ok, first = self._cap.read()
@@ -281,20 +284,26 @@ class LiveSource(Source):
         self._next_index += 1
         return Frame(index, time.perf_counter(), image, time.time())
 
+    def _open(self, timeout_s: float | None):
+        return self._opener(timeout_s) if self._opener_takes_timeout else self._opener()
+
     def read(self) -> Frame | None:
         if self._interrupt.is_set():
             return None
         if self._pending is not None:
             image, self._pending = self._pending, None
             return self._frame(image)
+        t0 = time.perf_counter()
         ok, image = self._cap.read() if self._cap is not None else (False, None)
         if ok and image is not None:
             return self._frame(image)
-        return self._reconnect()
+        return self._reconnect(since=t0)
 
-    def _reconnect(self) -> Frame | None:
+    def _reconnect(self, since: float | None = None) -> Frame | None:
+        """Re-open until a frame comes, for retry_s counted from `since` (the read that failed: a stalled
+        stream's read itself takes its read timeout), every open bounded by the time left."""
         self.state = "retrying"
-        start = time.perf_counter()
+        start = time.perf_counter() if since is None else since
         delay, attempts = self.backoff_s[0], 0
         while True:
             remaining = self.retry_s - (time.perf_counter() - start)
@@ -306,12 +315,15 @@ class LiveSource(Source):
                                       "cable, the network or whether another program holds it")
             if self._interrupt.wait(min(delay, remaining)):
                 return None
+            remaining = self.retry_s - (time.perf_counter() - start)
+            if remaining <= 0:
+                continue
             attempts += 1
             delay = min(delay * 2, self.backoff_s[1])
             try:
                 if self._cap is not None:
                     self._cap.release()
-                self._cap = self._opener()
+                self._cap = self._open(remaining)
                 if self._cap is None or not self._cap.isOpened():
                     continue
                 ok, image = self._cap.read()
@@ -351,11 +363,27 @@ def _open_camera(index: int, retry_s: float, backoff_s) -> LiveSource:
                                  "connected and not used by another program?)")
 
 
+def _takes_an_argument(fn) -> bool:
+    import inspect
+
+    try:
+        return len(inspect.signature(fn).parameters) > 0
+    except (TypeError, ValueError):
+        return False
+
+
 def _open_stream(url: str, retry_s: float, backoff_s, timeout_s: float) -> LiveSource:
-    ms = int(timeout_s * 1000)
-    params = [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, ms, cv2.CAP_PROP_READ_TIMEOUT_MSEC, ms]
+    # a stalled read counts against retry_s: keep it to half, so a re-open still fits before giving up
+    read_ms = int(min(timeout_s, retry_s / 2) * 1000) if retry_s > 0 else int(timeout_s * 1000)
+
+    def opener(left_s: float | None = None):
+        # re-opens get the time left before giving up, so the give-up happens when the message says
+        open_ms = int(timeout_s * 1000 if left_s is None else max(1.0, min(timeout_s, left_s) * 1000))
+        params = [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, open_ms, cv2.CAP_PROP_READ_TIMEOUT_MSEC, min(read_ms, open_ms)]
+        return _quiet_open(url, cv2.CAP_FFMPEG, params)
+
     shown = re.sub(r"//[^@/]*@", "//***@", url)  # never print credentials embedded in a URL
-    return LiveSource("stream", shown, lambda: _quiet_open(url, cv2.CAP_FFMPEG, params), retry_s, backoff_s,
+    return LiveSource("stream", shown, opener, retry_s, backoff_s,
                       open_error=f"stream {shown} cannot be opened or delivers no frames within {timeout_s:g} s "
                                  "(check the URL, the network and the credentials)")
 

@@ -61,8 +61,12 @@ def run_calibrate(args: argparse.Namespace) -> int:
     if frame is not None:
         warp = camera.bev_warp((frame.shape[1], frame.shape[0]))
         out = args.bev_out or DEFAULT_BEV_DIR / f"{args.image.stem}_bev.png"
-        out.parent.mkdir(parents=True, exist_ok=True)
-        if not cv2.imwrite(str(out), warp.warp(frame)):
-            raise OutputError(f"cannot write {out}")
+        from core.atomic import atomic_path
+        from core.output_paths import refuse_unsafe_outputs
+
+        refuse_unsafe_outputs(files={"--bev-out": out}, inputs={"the --image": args.image, "the calib file": args.calib})
+        with atomic_path(out) as tmp:  # the same suffix: cv2 picks the image format from it
+            if not cv2.imwrite(str(tmp), warp.warp(frame)):
+                raise OutputError(f"cannot write {out}")
         print(f"BEV: {out} ({100 * warp.valid.mean():.1f}% of the grid seen by the camera)")
     return 0

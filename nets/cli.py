@@ -58,8 +58,9 @@ def cmd_info(args) -> int:
           f"({info['params_inference'] / 1e6:.2f} M at inference), {info['gflops']:.2f} GFLOPs at {h}x{w} (HxW)")
     print(f"classes: {', '.join(info['classes'])}; road channels: {', '.join(info['road_classes'])}")
     if args.json:
-        with open(args.json, "w") as f:
-            json.dump(info, f, indent=2)
+        from core.atomic import atomic_write_text
+
+        atomic_write_text(args.json, json.dumps(info, indent=2))
     return 0
 
 

@@ -21,6 +21,9 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--batch", type=int, help="override the recipe's batch size (per process)")
     p.add_argument("--workers", type=int, help="data loader processes per training process")
     p.add_argument("--out-dir", help="override the recipe's out_dir")
+    p.add_argument("--exist-ok", action="store_true",
+                   help="start a new run in an out_dir that holds one (its best.pt, results.csv are replaced); "
+                        "without it that is refused")
     p.add_argument("--init-weights", help="start from these weights (same architecture): fine-tuning; "
                                           "overrides the recipe's init_weights, ignored with --resume")
     p.add_argument("--device", default="cpu", help="cpu or cuda[:N] (torchrun sets the rank's GPU)")
@@ -51,7 +54,7 @@ def cmd_train(args) -> int:
     cfg = load_train_config(args.config, epochs=args.epochs, batch=args.batch, workers=args.workers,
                             out_dir=args.out_dir, init_weights=args.init_weights)
     try:
-        train(cfg, resume=args.resume, device=args.device)
+        train(cfg, resume=args.resume, device=args.device, exist_ok=args.exist_ok)
     except TrainingDiverged as e:
         print(f"error: training diverged: {e}\nThe last good checkpoint is kept ({cfg.get('out_dir')}/last.pt); "
               "lower optimizer.lr or grad_clip in the recipe and run again with --resume.")
@@ -87,7 +90,8 @@ def eval_camvid(args) -> int:
     report.update(dataset="camvid", split=split, weights=str(args.weights or "bundled"))
     print(format_report(report, f"CamVid {split}"))
     if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(report, indent=2))
+        from core.atomic import atomic_write_text
+
+        atomic_write_text(args.json, json.dumps(report, indent=2))
         print(f"wrote {args.json}")
     return 0

@@ -84,6 +84,10 @@ def run_kitti_road_eval(args: argparse.Namespace, predictor=None) -> int:
         raise BadInputError("--save-predictions needs a model run; with --predictions the maps are already saved")
     split = getattr(args, "split", None) or "training"
     views = VIEW_CHOICES[getattr(args, "views", None) or "both"]
+    if save_to is not None:  # maps are named like the ground-truth masks: never into the dataset
+        from core.output_paths import refuse_unsafe_outputs
+
+        refuse_unsafe_outputs(folders={"--save-predictions": save_to}, inputs={"the dataset": root})
 
     if predictions is not None:
         report = kre.score_prediction_folder(root, predictions, split=split, views=views)

@@ -32,6 +32,7 @@ from torch.utils.data import DataLoader, DistributedSampler, RandomSampler, Sequ
 from tqdm import tqdm
 from ultralytics.utils.torch_utils import ModelEMA, init_seeds
 
+from core.atomic import atomic_open, atomic_write_text
 from core.config import ConfigError
 from core.errors import InputNotFoundError, MissingDependencyError
 from nets.config import PROJECT_ROOT, load_model_config
@@ -289,7 +290,24 @@ def make_checkpoint(net, ema, optimizer, schedule, scaler, epoch, best_fitness, 
 # ---------------------------------------------------------------------------- the run
 
 
-def train(cfg: dict, resume: bool = False, device: str = "cpu", log=print) -> dict:
+RUN_FILES = ("last.pt", "best.pt", "results.csv", "summary.json")
+
+
+def refuse_existing_run(out_dir: Path, resume: bool, exist_ok: bool) -> None:
+    """A new run into a folder holding another run's files would replace its better best.pt and mix its
+    results.csv rows: refused (before anything is written) unless resuming it or told --exist-ok."""
+    from core.output_paths import UnsafeOutputError
+
+    if resume or exist_ok:
+        return
+    found = [name for name in RUN_FILES if (out_dir / name).exists()]
+    if found:
+        raise UnsafeOutputError(f"out_dir {out_dir} already holds a training run ({', '.join(found)}): continue it "
+                                "with --resume, give another --out-dir, or pass --exist-ok to start over there "
+                                "(its files are then replaced); nothing was written")
+
+
+def train(cfg: dict, resume: bool = False, device: str = "cpu", log=print, exist_ok: bool = False) -> dict:
     rank, world, dev = setup_distributed(device)
     main = rank == 0
     seed = int(cfg.get("seed", 0))
@@ -307,6 +325,7 @@ def train(cfg: dict, resume: bool = False, device: str = "cpu", log=print) -> di
         net.load_state_dict(load_model(init, expect_config=model_cfg).state_dict())
         if main:
             log(f"initialised from {init}")
+    refuse_existing_run(out_dir, resume, exist_ok)
     criterion = MultiTaskLoss(net, cfg.get("loss", {}))
     train_set, train_loader, val_set, val_loader = build_loaders(cfg, model_cfg, rank, world, seed)
     optimizer = build_optimizer(net, cfg)
@@ -370,7 +389,7 @@ def train(cfg: dict, resume: bool = False, device: str = "cpu", log=print) -> di
             row = {"epoch": epoch + 1, "time_s": round(time.time() - t0, 1), "lr": optimizer.param_groups[0]["lr"],
                    **{f"loss_{k}": round(v, 5) for k, v in losses.items()},
                    **{k: round(v, 5) for k, v in flat_metrics(metrics).items()}}
-            _append_csv(csv_path, row)
+            _append_csv(csv_path, row, fresh=not resume and epoch == start_epoch)  # --exist-ok: the old rows go
             if writer is not None:
                 for k, v in row.items():
                     if k != "epoch":
@@ -385,7 +404,7 @@ def train(cfg: dict, resume: bool = False, device: str = "cpu", log=print) -> di
     if main:
         if history:
             summary["final"] = history[-1]
-        (out_dir / "summary.json").write_text(json.dumps(summary, indent=2))
+        atomic_write_text(out_dir / "summary.json", json.dumps(summary, indent=2))
         log(f"done: {summary['hours']} h; best fitness {best_fitness:.4f} → {best}")
     if writer is not None:
         writer.close()
@@ -400,15 +419,16 @@ def _epoch_line(row: dict, is_best: bool) -> str:
     return f"epoch {row['epoch']}: " + " ".join(parts) + f" ({row['time_s']} s)" + (" *best*" if is_best else "")
 
 
-def _append_csv(path: Path, row: dict) -> None:
-    """Rows may gain columns (validation only some epochs): rewrite the header when they do."""
+def _append_csv(path: Path, row: dict, fresh: bool = False) -> None:
+    """Rows may gain columns (validation only some epochs): rewrite the header when they do. The file is
+    rewritten through a temporary one, so a crash mid-write keeps every earlier row."""
     rows = []
-    if path.is_file():
+    if path.is_file() and not fresh:
         with path.open() as f:
             rows = list(csv.DictReader(f))
     rows.append({k: str(v) for k, v in row.items()})
     fields = list(dict.fromkeys(k for r in rows for k in r))
-    with path.open("w", newline="") as f:
+    with atomic_open(path, "w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=fields)
         w.writeheader()
         w.writerows(rows)

@@ -29,6 +29,8 @@ from core.errors import BadInputError, InputNotFoundError, OutputError
 from calib.bev import KITTI_BEV_GRID, bev_warp_for
 from calib.kitti_calib import KittiRoadName, calib_path_for, load_kitti_calib, parse_kitti_road_name
 from calib.road_plane import RoadPlaneHomography
+from core.atomic import atomic_folder, atomic_write_text
+from core.output_paths import refuse_unsafe_outputs, weight_files
 
 LEVELS = 256  # thresholds k/255, k = 0…255
 EPS = 1e-10  # the benchmark's guard in precision and F
@@ -431,10 +433,7 @@ def evaluate_predictor(root: str | Path, predictor: Predictor, split: str = "tra
 
 
 def write_json(report: KittiRoadReport, path: str | Path) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(report.to_json(), indent=2) + "\n")
-    return path
+    return atomic_write_text(path, json.dumps(report.to_json(), indent=2) + "\n")
 
 
 def plot_precision_recall(report: KittiRoadReport, out_dir: str | Path) -> list[Path]:
@@ -470,22 +469,26 @@ def write_submission(root: str | Path, predictor: Predictor, out_dir: str | Path
     """
     layout = KittiRoadSplit.open(root, "testing")
     out_dir = Path(out_dir)
-    written = []
-    for name, image_path in _progress(layout.image_files(), "kitti-road submission"):
-        frame = cv2.imread(str(image_path), cv2.IMREAD_COLOR)
-        if frame is None:
-            raise BadInputError(f"cannot read image {image_path}")
-        homography = layout.homography_of(name)
-        confidences = predict_confidences(predictor, frame, name.frame)
-        warp = bev_warp_for(homography, (frame.shape[1], frame.shape[0]), KITTI_BEV_GRID)
-        for kind in BENCHMARK_KINDS[name.category]:
-            if kind in confidences:
-                path = out_dir / f"{name.mask_name(kind)}.png"
-                write_confidence_png(path, warp.warp(confidences[kind]))
-                written.append(path)
+    refuse_unsafe_outputs(folders={"--out": out_dir}, inputs={"the dataset": root, **weight_files(
+        getattr(predictor, "weights", None))})
+    # built in a temporary folder beside out_dir and renamed into place only when complete: a run that fails
+    # halfway leaves nothing, and a folder that already holds files is refused (nothing overwritten)
+    with atomic_folder(out_dir) as tmp_dir:
+        written = []
+        for name, image_path in _progress(layout.image_files(), "kitti-road submission"):
+            frame = cv2.imread(str(image_path), cv2.IMREAD_COLOR)
+            if frame is None:
+                raise BadInputError(f"cannot read image {image_path}")
+            homography = layout.homography_of(name)
+            confidences = predict_confidences(predictor, frame, name.frame)
+            warp = bev_warp_for(homography, (frame.shape[1], frame.shape[0]), KITTI_BEV_GRID)
+            for kind in BENCHMARK_KINDS[name.category]:
+                if kind in confidences:
+                    path = tmp_dir / f"{name.mask_name(kind)}.png"
+                    write_confidence_png(path, warp.warp(confidences[kind]))
+                    written.append(path)
+        with zipfile.ZipFile(tmp_dir / SUBMISSION_ZIP, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+            for path in written:
+                zf.write(path, arcname=path.name)
     archive = out_dir / SUBMISSION_ZIP
-    # only this run's files: a reused folder may hold stale maps
-    with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-        for path in written:
-            zf.write(path, arcname=path.name)
     return archive

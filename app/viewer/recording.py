@@ -62,7 +62,10 @@ class RecordingSink:
             writer, self._writer = self._writer, None
         if writer is None:
             return None
-        writer.close()
+        try:
+            writer.close()
+        except OSError as e:  # an incomplete file (disk full): the GUI reports it; frames_written says what plays
+            self.error = str(e)
         return writer.path, writer.frames_written
 
     # --- sink interface (output thread) ----------------------------------------------------------------------------
@@ -76,7 +79,10 @@ class RecordingSink:
             except Exception as e:  # noqa: BLE001 - reported by the GUI, the stream goes on
                 self.error = f"recording to {self._writer.path} stopped: {e}"
                 writer, self._writer = self._writer, None
-                writer.close()
+                try:
+                    writer.close()
+                except OSError:  # finishing what was written failed too; the error above says why
+                    pass
 
     def close(self) -> None:
         self.stop()

@@ -26,6 +26,7 @@ import time
 from pathlib import Path
 
 from core.errors import BadInputError, InputNotFoundError
+from core.atomic import atomic_write_text
 
 from ..backends.base import BackendUnavailableError
 from ..backends.onnxruntime_backend import METADATA_KEY
@@ -224,7 +225,7 @@ def build_engine(onnx_path: str | Path, engine_path: str | Path, workspace_gib: 
         "tensorrt": trt.__version__, "gpu": gpu_name(cuda), "build_seconds": round(time.perf_counter() - t0, 1),
         "workspace_gib": workspace_gib, "tf32": tf32,
     }
-    sidecar_path(engine_path).write_text(json.dumps(sidecar, indent=2))
+    atomic_write_text(sidecar_path(engine_path), json.dumps(sidecar, indent=2))
     return engine_path
 
 

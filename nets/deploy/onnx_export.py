@@ -10,6 +10,7 @@ from pathlib import Path
 import torch
 
 from core.errors import BadInputError
+from core.atomic import atomic_path
 
 from ..backends.onnxruntime_backend import METADATA_KEY
 from ..model import PerceptionNet
@@ -33,21 +34,24 @@ def export_onnx(model: PerceptionNet, out_path: str | Path, input_size: tuple[in
     if h % 32 or w % 32:
         raise BadInputError(f"input size {h}x{w} must be multiples of 32")
     dummy = torch.zeros(1, 3, h, w)
-    with warnings.catch_warnings(), torch.inference_mode():
-        warnings.simplefilter("ignore")  # tracer warnings about shape-dependent Python values are expected here
-        torch.onnx.export(model, dummy, str(out_path), opset_version=opset, input_names=["images"],
-                          output_names=["det", "road"], dynamo=False, do_constant_folding=True)
-    proto = onnx.load(str(out_path))
-    if simplify:
-        proto = _slim(proto)
-    # the digest ties the file to the weights it came from: a .pt's sibling is used only if they match
-    meta = {METADATA_KEY: json.dumps(cfg), "precision": "fp32", "stride": "32",
-            WEIGHTS_DIGEST_KEY: weights_digest(model.state_dict())}
-    for key, value in meta.items():
-        entry = proto.metadata_props.add()
-        entry.key, entry.value = key, value
-    onnx.checker.check_model(proto, full_check=True)
-    onnx.save(proto, str(out_path))
+    # everything goes to a temporary file beside out_path, renamed only once complete with its metadata:
+    # a Ctrl-C mid-export used to leave a file without metadata that `infer` then rejected
+    with atomic_path(out_path) as tmp:
+        with warnings.catch_warnings(), torch.inference_mode():
+            warnings.simplefilter("ignore")  # tracer warnings about shape-dependent Python values are expected
+            torch.onnx.export(model, dummy, str(tmp), opset_version=opset, input_names=["images"],
+                              output_names=["det", "road"], dynamo=False, do_constant_folding=True)
+        proto = onnx.load(str(tmp))
+        if simplify:
+            proto = _slim(proto)
+        # the digest ties the file to the weights it came from: a .pt's sibling is used only if they match
+        meta = {METADATA_KEY: json.dumps(cfg), "precision": "fp32", "stride": "32",
+                WEIGHTS_DIGEST_KEY: weights_digest(model.state_dict())}
+        for key, value in meta.items():
+            entry = proto.metadata_props.add()
+            entry.key, entry.value = key, value
+        onnx.checker.check_model(proto, full_check=True)
+        onnx.save(proto, str(tmp))
     return out_path
 
 
