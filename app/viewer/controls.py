@@ -125,6 +125,7 @@ class ControlsPanel(QWidget):
         grid.setVerticalSpacing(4)
         self.weights = QLabel("–")
         self.weights.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        self.weights.setWordWrap(True)
         open_weights = QPushButton("Open…")
         open_weights.setToolTip("load another weights file (.pt, .onnx, .engine)")
         open_weights.setFocusPolicy(Qt.NoFocus)
@@ -147,11 +148,13 @@ class ControlsPanel(QWidget):
         self._setting_backends = False
         return box
 
-    def show_model(self, weights: Path | str, backends: list[str], current: str | None, status: str = "") -> None:
-        """The weights file, the backends offered (current selected; None: not loaded) and a status line."""
+    def show_model(self, weights: Path | str, backends: list[str], current: str | None, status: str = "",
+                   precision: str = "", description: str = "") -> None:
+        """The file that runs (with its precision), the backends offered (current selected; None: not loaded)
+        and a status line."""
         path = Path(weights)
-        self.weights.setText(path.name)
-        self.weights.setToolTip(str(path))
+        self.weights.setText(f"{path.name} · {precision}" if precision else path.name)
+        self.weights.setToolTip("\n".join(t for t in (str(path.resolve()), description) if t))
         self._setting_backends = True
         try:
             self.backend.clear()
@@ -168,10 +171,11 @@ class ControlsPanel(QWidget):
             self._setting_backends = False
         self.set_model_status(status)
 
-    def set_model_status(self, text: str) -> None:
-        """One short line; the whole text (e.g. why `auto` chose a backend) in its tooltip."""
-        self.model_status.setText(text.split(" (", 1)[0])
-        self.model_status.setToolTip(text)
+    def set_model_status(self, text: str, tip: str | None = None) -> None:
+        """One short line. tip None: `text` is a reason such as "auto chose onnxruntime (why...)": the line is
+        its head, the whole text the tooltip."""
+        self.model_status.setText(text.split(" (", 1)[0] if tip is None else text)
+        self.model_status.setToolTip(text if tip is None else tip)
 
     def _backend_picked(self, index: int) -> None:
         if not self._setting_backends and index >= 0:
