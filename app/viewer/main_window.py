@@ -24,6 +24,7 @@ from .background import run_in_background
 from .bev_panel import BirdsEyePanel
 from .birdseye import BirdsEyeRenderer
 from .bridge import DisplayFrame
+from .codecs import CODEC_NAMES, recording_codec
 from .controls import LAYER_LABELS, ControlsPanel
 from .dialogs import CameraDialog, ErrorReporter
 from .frame_summary import FrameSummary
@@ -37,19 +38,29 @@ from .video_view import VideoView
 
 APP_TITLE = "Road perception viewer"
 NO_SOURCE = "No source\n\nFile ▸ Open video… (Ctrl+O), a folder or a camera — or drop a video here"
-STATE_TEXT = {"running": "▶ playing", "paused": "⏸ paused", "ended": "■ end of clip", "finished": "■ finished",
+# plain glyphs every desktop font has: "⏸" (U+23F8) renders as an empty box in DejaVu and Liberation
+STATE_TEXT = {"running": "▶ playing", "paused": "‖ paused", "ended": "■ end of clip", "finished": "■ finished",
               "stopped": "■ stopped", "failed": "✖ stopped by an error", "idle": "…"}
 STATE_BADGE = {"paused": "PAUSED", "ended": "END", "failed": "ERROR"}
 LAYER_KEYS = {"road": "R", "boxes": "B", "labels": "L", "distance": "D", "hud": "H"}
-SHORTCUTS_HELP = """<table cellspacing=4>
-<tr><td><b>Space</b></td><td>play / pause (at the end: from the start)</td></tr>
-<tr><td><b>→ / ←</b></td><td>next / previous frame</td></tr>
-<tr><td><b>Home</b></td><td>back to the first frame</td></tr>
-<tr><td><b>] / [</b></td><td>faster / slower replay</td></tr>
-<tr><td><b>R B L D H</b></td><td>road, boxes, labels, distance, HUD layers</td></tr>
-<tr><td><b>Ctrl+O</b></td><td>open a video (Ctrl+Shift+O a folder, Ctrl+Shift+C a camera or stream)</td></tr>
-<tr><td><b>Ctrl+R / Ctrl+S</b></td><td>record the overlaid stream / save the frame as PNG</td></tr>
-</table>"""
+SHORTCUTS = (  # the help dialog and README's viewer section list the same keys
+    ("Space", "play / pause (at the end: from the start)"),
+    ("→ / ←", "next / previous frame"),
+    ("Home", "back to the first frame"),
+    ("] / [", "faster / slower replay"),
+    ("Ctrl+L", "loop the file or folder"),
+    ("R B L D H", "road, boxes, labels, distance, HUD layers"),
+    ("F2", "bird's-eye view (needs a calibration)"),
+    ("Ctrl+O", "open a video or an image"),
+    ("Ctrl+Shift+O", "open a folder of images"),
+    ("Ctrl+Shift+C", "open a camera or a stream"),
+    ("Ctrl+R", "record the overlaid stream"),
+    ("Ctrl+S", "save the frame on screen as PNG"),
+    ("F1", "this list"),
+    ("Ctrl+Q", "quit"),
+)
+SHORTCUTS_HELP = "<table cellspacing=4>" + "".join(f"<tr><td><b>{k}</b></td><td>{v}</td></tr>"
+                                                   for k, v in SHORTCUTS) + "</table>"
 
 
 def file_stem(spec: str, kind: str) -> str:
@@ -708,13 +719,15 @@ class MainWindow(QMainWindow):
             return session.recorder.path
         path = Path(path) if path else self._output_path(f"_{time.strftime('%Y%m%d-%H%M%S')}.mp4")
         try:
-            started = session.recorder.start(path)
+            codec, note = recording_codec(self.settings.recording_codecs, path.suffix or ".mp4")
+            started = session.recorder.start(path, codec)
         except OSError as e:
             self.errors.report("Cannot record", str(e))
             self._show_recording(False)
             return None
         self._show_recording(True)
-        self.statusBar().showMessage(f"recording to {Path(started).resolve()}", 4000)
+        how = note or CODEC_NAMES.get(codec, codec)
+        self.statusBar().showMessage(f"recording to {Path(started).resolve()} ({how})", 8000)
         return started
 
     def _show_recording(self, on: bool) -> None:

@@ -47,12 +47,13 @@ class RecordingSink:
         writer = self._writer
         return writer.frames_written if writer is not None else 0
 
-    def start(self, path: str | Path) -> Path:
-        """Start writing to `path` (its folder is created). OSError when it cannot be written."""
+    def start(self, path: str | Path, codec: str | None = None) -> Path:
+        """Start writing to `path` (its folder is created) with `codec` (default: the config's). OSError when it
+        cannot be written."""
         with self._lock:
             if self._writer is not None:
                 raise RuntimeError(f"already recording to {self._writer.path}")
-            writer = VideoWriter(path, self.fps, config=self.config)
+            writer = VideoWriter(path, self.fps, codec=codec, config=self.config)
             if self._last is not None:
                 writer.write_image(self.compose(self._last))  # opens the file now, so a bad path fails here, in the GUI
             self._writer, self.error = writer, None

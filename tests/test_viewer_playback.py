@@ -1,0 +1,243 @@
+"""The viewer's figures, model panel, calibration and controls as a person meets them (issue 13): latency leaves
+paused time out, the Model panel names the file that runs, a KITTI calib folder is matched to the frames by name,
+the seek track jumps to a click, the bundled clip loops and the counters count one pass.
+
+Same parts as tests/test_viewer.py (stand-in predictors, real videos, real ONNX Runtime, Qt offscreen).
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+pytest.importorskip("PyQt5")
+
+from PyQt5.QtCore import QPoint, Qt  # noqa: E402
+
+from app.viewer.launch import build_window  # noqa: E402
+from app.viewer.main_window import SHORTCUTS, STATE_TEXT  # noqa: E402
+from app.viewer.predictors import PredictorProvider  # noqa: E402
+from app.viewer.settings import ViewerSettings  # noqa: E402
+from calib.camera import load_camera_geometry  # noqa: E402
+from nets.config import load_model_config  # noqa: E402
+from nets.deploy.onnx_export import export_onnx  # noqa: E402
+from nets.model import PerceptionNet  # noqa: E402
+from nets.weights import save_checkpoint  # noqa: E402
+from stand_ins import write_stamped_video  # noqa: E402
+from test_viewer import (KITTI_CALIB, WAIT_MS, StandInProvider, clip, make_window, next_frame, play,  # noqa: E402,F401
+                         wait_first_frame, wait_state)
+
+PAUSE_MS = 2000  # a pause far longer than any frame's latency with a stand-in predictor
+
+
+@pytest.fixture
+def long_clip(tmp_path):
+    return write_stamped_video(tmp_path / "long.mp4", 150)  # 6 s at 25 fps: it plays on while the test looks
+
+
+# --- 1. latency after pause and step ------------------------------------------------------------------------------
+def test_paused_time_is_no_latency_and_the_figures_read_dash_while_paused_or_stepping(qtbot, make_window,
+                                                                                      long_clip):
+    window = make_window(speed=1.0)
+    play(window, long_clip)
+    qtbot.waitUntil(lambda: window.stats.latency.text() != "–", timeout=WAIT_MS)  # playing: figures shown
+    assert window.video.text.hud.split(" | ")[0].endswith("FPS") and not window.video.text.hud.startswith("–")
+
+    window.pause()
+    qtbot.wait(PAUSE_MS)
+    for _ in range(3):  # each step shows a frame that waited through the pause
+        next_frame(qtbot, window, window.step)
+        assert window.session.state == "paused"
+    qtbot.waitUntil(lambda: window.stats.latency.text() == "–", timeout=WAIT_MS)
+    assert window.stats.fps.text() == "–" and window.stats.values["latency"].text() == "–"
+    assert window.video.text.hud.startswith("– FPS | – ms")  # the HUD of a stepped frame
+    assert STATE_TEXT["paused"] in window.state_label.text() and "⏸" not in window.state_label.text()
+
+    shown = window.frames_displayed
+    window.play()
+    qtbot.waitUntil(lambda: window.frames_displayed > shown + 10, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: window.stats.latency.text() != "–", timeout=WAIT_MS)
+    snapshot = window.session.pipeline.snapshot()
+    # the live window restarted at the resume: none of the pause is in it (stepped frames are not sampled)
+    assert 0 < snapshot.latency_ms["end_to_end"]["max"] < PAUSE_MS * 0.75
+    assert float(window.stats.latency.text().split()[0]) < PAUSE_MS * 0.75
+    assert max(window.stats.graph.values) < PAUSE_MS * 0.75
+
+
+# --- 2. the Model panel names the file that runs ----------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def tiny_weights(tmp_path_factory):
+    """A tiny model as a .pt with ONNX siblings: fp32 and an "int8cpu" one (a copy: the name is what counts)."""
+    import torch
+
+    torch.manual_seed(0)
+    folder = tmp_path_factory.mktemp("weights")
+    net = PerceptionNet(load_model_config(input_size=[64, 96]))
+    pt = save_checkpoint(folder / "tiny.pt", net)
+    onnx = export_onnx(net, folder / "tiny.onnx")
+    shutil.copy(onnx, folder / "tiny.int8cpu.onnx")
+    return pt
+
+
+def test_model_panel_names_the_file_and_precision_running_and_what_a_failed_load_kept(qtbot, make_window, clip,
+                                                                                      tiny_weights, tmp_path):
+    window = make_window(PredictorProvider(tiny_weights))
+    play(window, clip, paused=True)
+    wait_first_frame(qtbot, window)
+    qtbot.waitUntil(lambda: window.predictor is not None, timeout=WAIT_MS)
+    # auto runs a .pt as its INT8 CPU sibling on the CPU: that file is named, not the .pt
+    assert window.controls.weights.text() == "tiny.int8cpu.onnx · fp32"
+    assert str(tiny_weights.with_name("tiny.int8cpu.onnx")) in window.controls.weights.toolTip()
+
+    result = next_frame(qtbot, window, lambda: window.controls.backend.setCurrentText("torch"),
+                        until=lambda r: r.perception.backend == "torch")
+    assert result.index == 0 and window.controls.weights.text() == "tiny.pt · fp32"
+
+    window.open_weights(tiny_weights.with_suffix(".onnx"))  # an .onnx, then torch: torch runs the .pt
+    qtbot.waitUntil(lambda: window.controls.weights.text() == "tiny.onnx · fp32", timeout=WAIT_MS)
+    window.controls.backend.setCurrentText("torch")
+    qtbot.waitUntil(lambda: window.predictor.backend_name == "torch", timeout=WAIT_MS)
+    assert window.controls.weights.text() == "tiny.pt · fp32"
+
+    bad = tmp_path / "bad.pt"  # a broken checkpoint with a broken ONNX file beside it
+    bad.write_bytes(b"not a checkpoint")
+    bad.with_suffix(".onnx").write_bytes(b"not an onnx file")
+    errors = window.errors.count
+    window.open_weights(bad)
+    qtbot.waitUntil(lambda: window.errors.count > errors, timeout=WAIT_MS)
+    title, message = window.errors.last
+    assert "bad.pt" in title and "bad.pt" in message and "tiny.pt (fp32) keeps running" in message
+    assert window.controls.model_status.text() == "could not load bad.pt with auto; kept tiny.pt (fp32)"
+    assert window.controls.weights.text() == "tiny.pt · fp32" and window.predictor.backend_name == "torch"
+    result = next_frame(qtbot, window, window.step, until=lambda r: r.index == 1)
+    assert result.perception.backend == "torch"  # the old model plays on
+
+
+def test_a_broken_onnx_sibling_falls_back_to_the_checkpoint_with_torch(qtbot, make_window, clip, tiny_weights,
+                                                                       tmp_path):
+    pt = Path(shutil.copy(tiny_weights, tmp_path / "model.pt"))
+    pt.with_suffix(".onnx").write_bytes(b"truncated download")
+    window = make_window(PredictorProvider(pt, precision="fp32"))
+    play(window, clip, paused=True)
+    wait_first_frame(qtbot, window)
+    assert window.predictor.backend_name == "torch" and window.controls.weights.text() == "model.pt · fp32"
+    assert "model.onnx" in window.controls.model_status.toolTip() and window.errors.last is None
+
+
+# --- 5. calibration ------------------------------------------------------------------------------------------------
+def kitti_frames(folder: Path, names) -> Path:
+    folder.mkdir()
+    for i, name in enumerate(names):
+        cv2.imwrite(str(folder / f"{name}.png"), np.full((375, 1242, 3), 80 + 20 * i, np.uint8))
+    return folder
+
+
+def test_a_kitti_calib_folder_gives_each_frame_the_calib_file_of_its_name(qtbot, make_window, tmp_path):
+    fixtures = KITTI_CALIB.parent
+    calib = tmp_path / "calib"
+    calib.mkdir()
+    for name in ("um_000051", "uu_000087"):
+        shutil.copy(fixtures / f"{name}.txt", calib / f"{name}.txt")
+    frames = kitti_frames(tmp_path / "image_2", ["um_000051", "uu_000087", "umm_000099"])  # the last has none
+    car = [560.0, 200.0, 690.0, 300.0, 0.9, 0.0]
+    window = make_window(StandInProvider(boxes=[car], road=0.6))
+    assert window.open_calibration(calib)
+    assert window.bev_box.isVisible() and window.controls.layer_boxes["distance"].isEnabled()
+    assert "calib/ (2 files)" in window.bev_box.title()
+    play(window, frames, paused=True)
+    wait_first_frame(qtbot, window)
+
+    expected = {name: load_camera_geometry(fixtures / f"{name}.txt").box_distances(np.array([car[:4]]),
+                                                                                  (1242, 375))[0]
+                for name in ("um_000051", "uu_000087")}
+    assert abs(expected["um_000051"] - expected["uu_000087"]) > 0.05  # the two files differ where it shows
+    for index, name in ((0, "um_000051"), (1, None), (2, "uu_000087")):  # frames in name order
+        if index:
+            next_frame(qtbot, window, window.step, until=lambda r: r.index == index)
+        if name is None:  # umm_000099: the folder has no calib file of that name
+            assert window.summary.rows["nearest"].text() == "needs a calibration"
+            assert window.bev.frame is None and "umm_000099" in window.bev._placeholder
+            continue
+        assert window.summary.rows["nearest"].text() == f"car at {expected[name]:.1f} m"
+        assert window.video.text.labels[0][1].endswith(f"{expected[name]:.1f} m")  # the label on the box
+        qtbot.waitUntil(lambda: window.bev.frame is not None and window.bev.frame.index == index, timeout=WAIT_MS)
+        assert window.bev.frame.footprints[0].distance_m == pytest.approx(expected[name])
+    assert window._calibration_dir() == str(calib)  # the calibration dialog opens where this one was
+
+
+def test_view_accepts_a_calib_folder_and_a_missing_one_is_named(qtbot, tmp_path):
+    calib = tmp_path / "calib"
+    calib.mkdir()
+    shutil.copy(KITTI_CALIB, calib / KITTI_CALIB.name)
+    settings = ViewerSettings(output_dir=str(tmp_path / "out"))
+    window = build_window(source=str(tmp_path / "none.mp4"), calib=str(calib), provider=StandInProvider(),
+                          settings=settings)
+    qtbot.addWidget(window)
+    assert window.calibration is not None and window.calibration.is_folder
+    assert not window.open_calibration(tmp_path / "missing")
+    assert "calibration not found" in window.errors.last[1] and "missing" in window.errors.last[1]
+
+
+def test_f2_and_d_without_a_calibration_say_why_in_the_status_bar(qtbot, make_window, clip):
+    window = make_window()
+    play(window, clip, paused=True)
+    wait_first_frame(qtbot, window)
+    window.activateWindow()
+    qtbot.waitUntil(lambda: window.isActiveWindow(), timeout=WAIT_MS)
+    qtbot.keyClick(window, Qt.Key_F2)
+    assert "needs a calibration" in window.statusBar().currentMessage()
+    assert not window.actions["show_bev"].isChecked() and window.bev_box.isHidden()
+    window.statusBar().clearMessage()
+    qtbot.keyClick(window, Qt.Key_D)
+    assert "distance layer needs a calibration" in window.statusBar().currentMessage()
+    assert window.controls.layer_boxes["distance"].isChecked() == window.layers.distance  # nothing toggled
+
+
+# --- 6. seek click, counters, help -----------------------------------------------------------------------------
+def test_clicking_the_seek_track_jumps_to_the_frame_under_the_click(qtbot, make_window, long_clip):
+    window = make_window()
+    play(window, long_clip, paused=True)
+    wait_first_frame(qtbot, window)
+    seek = window.transport.seek
+    seek.resize(600, seek.height())
+    x = int(seek.width() * 0.75)
+    result = next_frame(qtbot, window, lambda: qtbot.mouseClick(seek, Qt.LeftButton, pos=QPoint(x, seek.height() // 2)),
+                        until=lambda r: r.index > 0)
+    # a plain slider would move one page (10 frames) towards the click; this one lands under it
+    assert abs(result.index - 0.75 * 149) <= 6 and abs(seek.value() - result.index) <= 1
+    assert window.session.state == "paused"
+
+
+def test_replays_and_loops_count_one_pass_and_the_default_clip_loops(qtbot, make_window, clip):
+    window = make_window()
+    play(window, clip)
+    wait_state(qtbot, window, "ended")
+    qtbot.waitUntil(lambda: window.stats.values["frames"].text() == "in 16 · out 16 / 16 · dropped 0",
+                    timeout=WAIT_MS)
+    window.toggle_play()  # at the end: from the start
+    wait_state(qtbot, window, "ended")
+    qtbot.waitUntil(lambda: window.stats.values["frames"].text() == "in 16 · out 16 / 16 · dropped 0",
+                    timeout=WAIT_MS)
+    assert window.session.pipeline.snapshot().frames_out >= 32
+
+    window.set_loop(True)  # Ctrl+L
+    assert window.session.loop and window.actions["loop"].isChecked()
+    window.toggle_play()
+    qtbot.waitUntil(lambda: window.session.pipeline.snapshot().frames_out >= 32 + 16 + 4, timeout=WAIT_MS)
+    assert window.session.state == "running"  # past the end: no END
+    window.pause()
+
+
+def test_the_help_lists_every_shortcut_the_window_has(qtbot, make_window):
+    window = make_window()
+    listed = " ".join(key for key, _ in SHORTCUTS)
+    for action in window.actions.values():
+        key = action.shortcut().toString()
+        if key and key not in ("Right", "Left", "]", "[", "R", "B", "L", "D", "H"):
+            assert key in listed, key
+    for key in ("F1", "F2", "Ctrl+Q", "Home", "Ctrl+Shift+O", "Ctrl+Shift+C"):
+        assert key in listed
