@@ -16,7 +16,7 @@ import pytest
 
 pytest.importorskip("PyQt5")
 
-from PyQt5.QtCore import QPoint, Qt  # noqa: E402
+from PyQt5.QtCore import QPoint, QRect, Qt  # noqa: E402
 
 from app.viewer.launch import build_window  # noqa: E402
 from app.viewer.main_window import SHORTCUTS, STATE_TEXT  # noqa: E402
@@ -241,3 +241,52 @@ def test_the_help_lists_every_shortcut_the_window_has(qtbot, make_window):
             assert key in listed, key
     for key in ("F1", "F2", "Ctrl+Q", "Home", "Ctrl+Shift+O", "Ctrl+Shift+C"):
         assert key in listed
+
+
+# --- 4. small windows and text size --------------------------------------------------------------------------------
+def test_a_small_window_gives_the_bev_and_figures_room_to_the_video_and_no_panel_overlaps(qtbot, make_window,
+                                                                                          clip):
+    window = make_window()
+    assert window.open_calibration(KITTI_CALIB)
+    play(window, clip, paused=True)
+    wait_first_frame(qtbot, window)
+    window.resize(1024, 600)
+    qtbot.waitUntil(lambda: window.performance.isHidden() and window.bev_box.isHidden(), timeout=WAIT_MS)
+    qtbot.wait(50)  # the layout settles
+
+    def rect(widget) -> QRect:
+        return QRect(widget.mapTo(window, QPoint(0, 0)), widget.size())
+
+    video = rect(window.video)
+    for other in (window.transport, window.side):
+        assert not video.intersects(rect(other)), other
+    assert window.video.width() >= 600  # 450 px before: the panels took the rest
+    window.resize(1600, 900)
+    qtbot.waitUntil(lambda: not window.performance.isHidden() and not window.bev_box.isHidden(), timeout=WAIT_MS)
+
+
+def test_labels_and_hud_are_text_over_the_scaled_frame_and_drawn_into_screenshots(qtbot, make_window, clip,
+                                                                                   tmp_path):
+    window = make_window(StandInProvider(boxes=[[20, 30, 80, 70, 0.9, 0]]))
+    play(window, clip, paused=True)
+    wait_first_frame(qtbot, window)
+    text = window.video.text
+    assert [label for _, label, _ in text.labels] == ["car 0.90"] and text.hud.startswith("– FPS | – ms")
+    raw_overlay = window.last_frame.result.image  # the pipeline's: shapes only
+    saved = cv2.imread(str(window.save_screenshot(tmp_path / "shot.png")))
+    assert not np.array_equal(saved[:20], raw_overlay[:20])  # the HUD bar, drawn at the frame's resolution
+    painted = window.video.grab().toImage()
+    target = window.video.image_rect()
+    tag = painted.pixelColor(int(target.x() + 20 * target.width() / 160 + 3), int(target.y() + 30 *
+                                                                              target.height() / 96) - 4)
+    assert tag.blue() > tag.red() + 60  # the car colour's label tag, painted by Qt above the box
+
+
+# --- 3. the demo -----------------------------------------------------------------------------------------------------
+def test_a_replay_slower_than_its_speed_says_it_is_behind_real_time(qtbot, make_window, long_clip):
+    window = make_window(StandInProvider(sleep=0.1), speed=1.0)  # at most 10 FPS against the clip's 25
+    play(window, long_clip)
+    qtbot.waitUntil(lambda: window.pace_label.text() != "", timeout=WAIT_MS)
+    assert window.pace_label.text().startswith("⚠ behind real time:") and "of 25 FPS" in window.pace_label.text()
+    window.set_speed(0.25)  # 6.25 FPS asked: it keeps up
+    qtbot.waitUntil(lambda: window.pace_label.text() == "", timeout=WAIT_MS)

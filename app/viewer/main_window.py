@@ -99,7 +99,8 @@ class MainWindow(QMainWindow):
         self._start_token = 0
         self._superseded: list = []  # predictors a pipeline never took over: closed with the window
         self._last_dir = str(Path.cwd())
-        self._last_calib_dir: str | None = None  # the calibration dialog opens where the last one was
+        self._last_calib_dir: str | None = None
+        self._compact: list[str] = []  # panels a small window hides  # the calibration dialog opens where the last one was
         self._closing = False
 
         self.setWindowTitle(APP_TITLE)
@@ -136,7 +137,7 @@ class MainWindow(QMainWindow):
 
         self.transport = TransportBar(self.settings.speeds, self.speed, self.settings.control_debounce_ms)
         self.stats = StatsPanel(self.settings.latency_history)
-        performance = QFrame()
+        performance = self.performance = QFrame()
         performance.setObjectName("performance")
         performance_layout = QVBoxLayout(performance)
         performance_layout.setContentsMargins(0, 0, 0, 0)
@@ -658,6 +659,28 @@ class MainWindow(QMainWindow):
                 total = self.settings.window_size[0] - self.side.minimumWidth()
             bev_width = min(self.settings.window_size[0] // 5, total // 3)
             self.views.setSizes([total - bev_width, bev_width])
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._fit_panels()
+
+    def _fit_panels(self) -> None:
+        """Below settings.compact_size the video would shrink to a strip (450×135 px at 1024×600): the
+        bird's-eye view (narrow windows) and the figures (short windows) give way to it; the HUD on the video
+        still shows FPS and latency. F2 shows the bird's-eye view anyway."""
+        narrow = self.width() < self.settings.compact_size[0]
+        short = self.height() < self.settings.compact_size[1]
+        if self.performance.isHidden() != short:
+            self.performance.setVisible(not short)
+        bev = self.calibration is not None and self.actions["show_bev"].isChecked() and not narrow
+        if self.bev_box.isHidden() == bev:
+            self._show_bev_box(bev)
+        compact = [what for what, hidden in (("bird's-eye view", narrow and self.calibration is not None),
+                                             ("figures", short)) if hidden]
+        if compact and compact != self._compact:
+            self.statusBar().showMessage(f"small window: the {' and the '.join(compact)} give way to the video "
+                                         f"(enlarge the window to see them)", 6000)
+        self._compact = compact
 
     def _show_bev_toggled(self, on: bool) -> None:
         if on and self.calibration is None:  # F2 without a calibration: say why nothing appears

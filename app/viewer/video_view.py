@@ -36,7 +36,7 @@ class VideoView(QWidget):
         self._text: FrameText | None = None
         self.composer = None  # anything with compose(image, FrameText) → image: current_image() as saved
         self.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Expanding)
-        self.setMinimumSize(320, 180)
+        self.setMinimumSize(240, 135)
         self.setAttribute(Qt.WA_OpaquePaintEvent)  # every pixel is painted: Qt need not clear first
 
     def sizeHint(self) -> QSize:
