@@ -69,7 +69,7 @@ class StandInProvider:
     def backends(self) -> list[str]:
         return list(self._backends)
 
-    def build(self, backend: str, conf: float, iou: float):
+    def build(self, backend: str, conf: float, iou: float, warmup: bool = True):
         self.build_threads.append(threading.current_thread().name)
         name = self._backends[0] if backend == "auto" else backend
         if name in self.broken:

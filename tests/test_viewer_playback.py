@@ -8,6 +8,7 @@ Same parts as tests/test_viewer.py (stand-in predictors, real videos, real ONNX 
 from __future__ import annotations
 
 import shutil
+import time
 from pathlib import Path
 
 import cv2
@@ -27,8 +28,8 @@ from nets.config import load_model_config  # noqa: E402
 from nets.deploy.onnx_export import export_onnx  # noqa: E402
 from nets.model import PerceptionNet  # noqa: E402
 from nets.weights import save_checkpoint  # noqa: E402
-from stand_ins import write_stamped_video  # noqa: E402
-from test_viewer import (KITTI_CALIB, WAIT_MS, StandInProvider, clip, make_window, next_frame, play,  # noqa: E402,F401
+from stand_ins import read_stamp, write_stamped_video  # noqa: E402
+from test_viewer import (KITTI_CALIB, WAIT_MS, N, StandInProvider, clip, make_window, next_frame, play,  # noqa: E402,F401
                          wait_first_frame, wait_state)
 
 PAUSE_MS = 2000  # a pause far longer than any frame's latency with a stand-in predictor
@@ -291,3 +292,36 @@ def test_a_replay_slower_than_its_speed_says_it_is_behind_real_time(qtbot, make_
     assert window.pace_label.text().startswith("⚠ behind real time:") and "of 25 FPS" in window.pace_label.text()
     window.set_speed(0.25)  # 6.25 FPS asked: it keeps up
     qtbot.waitUntil(lambda: window.pace_label.text() == "", timeout=WAIT_MS)
+
+
+# --- 7. time to first frame ----------------------------------------------------------------------------------------
+class SlowLoadingProvider(StandInProvider):
+    """A model that takes a while to load, as the real one does (imports, session, warm-up)."""
+
+    def __init__(self, load_s: float, **kwargs):
+        super().__init__(**kwargs)
+        self.load_s = load_s
+        self.warmups: list[bool] = []
+
+    def build(self, backend, conf, iou, warmup=True):
+        self.warmups.append(warmup)
+        time.sleep(self.load_s)
+        return super().build(backend, conf, iou)
+
+
+def test_the_first_frame_shows_at_once_while_the_model_loads(qtbot, make_window, clip):
+    provider = SlowLoadingProvider(1.5)
+    window = make_window(provider)
+    play(window, clip)
+    qtbot.waitUntil(lambda: window.video.current_image() is not None, timeout=WAIT_MS)
+    assert window.last_frame is None and window.predictor is None  # before the model is there
+    assert read_stamp(window.video.current_image()) == 0 and window.video._badge == "LOADING MODEL"
+    cap = cv2.VideoCapture(str(clip))
+    first = cap.read()[1]
+    cap.release()
+    assert np.array_equal(window.video.current_image(), first)  # the frame as decoded, no overlay yet
+    wait_first_frame(qtbot, window)
+    assert window.last_frame.result.index == 0 and window.first_image_at < window.first_annotated_at
+    wait_state(qtbot, window, "ended")
+    assert window.session.pipeline.snapshot().frames_out == N  # the preview read cost the replay no frame
+    assert provider.warmups == [False]  # the first model warms up on the first frames, not before them

@@ -63,6 +63,19 @@ SHORTCUTS_HELP = "<table cellspacing=4>" + "".join(f"<tr><td><b>{k}</b></td><td>
                                                    for k, v in SHORTCUTS) + "</table>"
 
 
+def first_image(source):
+    """The first image of a file or folder, read ahead so it shows while the model loads (the source is wound
+    back); None for a live source (its frames are not kept) or a source that cannot wind back."""
+    if source.info.live or not source.info.seekable:
+        return None
+    try:
+        frame = source.read()
+        source.seek(0)
+    except Exception:  # noqa: BLE001 - a preview only: the pipeline reports a source that cannot be read
+        return None
+    return frame.image if frame is not None else None
+
+
 def file_stem(spec: str, kind: str) -> str:
     """A file-name-safe stem for recordings and screenshots of a source."""
     stem = Path(spec).stem if kind in ("video", "images") else f"{kind}{spec if kind == 'camera' else ''}"
@@ -70,7 +83,8 @@ def file_stem(spec: str, kind: str) -> str:
 
 
 class MainWindow(QMainWindow):
-    """provider: a PredictorProvider (or anything with weights, backends() and build(backend, conf, iou))."""
+    """provider: a PredictorProvider (or anything with weights, backends() and build(backend, conf, iou,
+    warmup=True))."""
 
     def __init__(self, provider, *, settings: ViewerSettings | None = None, config: dict | None = None,
                  thresholds: Thresholds | None = None, layers: OverlayLayers | None = None):
@@ -90,6 +104,10 @@ class MainWindow(QMainWindow):
         self.loop = False  # a file or folder starts again at its end (the bundled clip does)
         self._count_base = (0, 0, 0)  # (in, out, dropped) when this pass over the clip began
         self._last_shown_index: int | None = None
+        self._preview = None  # the first image of a source opened before the model was ready
+        self.created_at = time.perf_counter()
+        self.first_image_at: float | None = None  # a picture on screen (the preview or an annotated frame)
+        self.first_annotated_at: float | None = None  # the first frame with the perception on it
         self.last_frame: DisplayFrame | None = None
         self.frames_displayed = 0
         self._retiring: list[ViewerSession] = []  # stopped sessions whose threads are still winding down
@@ -276,7 +294,12 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"Opening {spec}…")
         if self.session is None:
             self.video.set_placeholder(f"Opening {spec}…")
-        run_in_background(lambda: open_source(spec, config=self.config),
+        def open_and_preview():
+            source = open_source(spec, config=self.config)
+            self._preview = first_image(source) if self.predictor is None else None
+            return source
+
+        run_in_background(open_and_preview,
                           on_done=lambda source: self._source_opened(token, spec, source, paused),
                           on_failed=lambda e: self._source_failed(token, spec, e), name="open-source", parent=self)
 
@@ -291,6 +314,11 @@ class MainWindow(QMainWindow):
             self._pending_source = (spec, source, paused)
             self.controls.show_source(source.info)
             self.video.set_placeholder(f"{source.info.name} is ready\n\nwaiting for the model…")
+            preview, self._preview = self._preview, None
+            if preview is not None and self.session is None:  # the picture now, the perception once loaded
+                self.video.set_image(preview)
+                self.video.set_badge("LOADING MODEL")
+                self.first_image_at = self.first_image_at or time.perf_counter()
             return
         self._replace_session(spec, source, paused)
 
@@ -366,6 +394,9 @@ class MainWindow(QMainWindow):
     # === frames =====================================================================================================
     def _show_frame(self, frame: DisplayFrame) -> None:
         result = frame.result
+        if self.first_annotated_at is None:
+            self.first_annotated_at = time.perf_counter()
+            self.first_image_at = self.first_image_at or self.first_annotated_at
         session = self.session
         self.video.set_image(result.image, session.annotator.annotate(result) if session is not None else None)
         self.transport.set_position(result.index)
@@ -486,7 +517,9 @@ class MainWindow(QMainWindow):
         self.controls.set_model_status(f"loading {backend} for {Path(str(provider.weights)).name}…")
         if self.session is None and self._pending_source is None and self.predictor is None:
             self.video.set_placeholder("Loading the model…")
-        run_in_background(lambda: provider.build(backend, th.conf, th.iou),
+        # the window's first model is not warmed up: no video plays yet that its slow first frames could stall
+        first = {} if self.predictor is not None or self.session is not None else {"warmup": False}
+        run_in_background(lambda: provider.build(backend, th.conf, th.iou, **first),
                           on_done=lambda predictor: self._model_loaded(token, provider, predictor),
                           on_failed=lambda e: self._model_failed(token, provider, backend, e),
                           name="load-model", parent=self)
@@ -533,6 +566,7 @@ class MainWindow(QMainWindow):
                                                                                     "no model loaded"), str(error))
         if self.session is None and self.predictor is None:
             self.video.set_placeholder("No model loaded\n\nFile ▸ Open weights…")
+            self.video.set_badge("NO MODEL")  # over the preview frame, if one is shown
         other = "choose another backend or " if len(self._backends_offered()) > 1 else ""
         keeps = f"{kept} keeps running; " if kept else ""
         self.errors.report(f"Cannot load the model ({backend}, {asked})",

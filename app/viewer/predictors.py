@@ -68,8 +68,11 @@ class PredictorProvider:
                 found.append(name)
         return found
 
-    def build(self, backend: str = "auto", conf: float = 0.25, iou: float = 0.5):
-        """A loaded and warmed-up predictor (slow: call it off the GUI thread). Raises what load_predictor raises."""
+    def build(self, backend: str = "auto", conf: float = 0.25, iou: float = 0.5, warmup: bool = True):
+        """A loaded (and warmed-up) predictor (slow: call it off the GUI thread). Raises what load_predictor raises.
+
+        warmup=False: the first frames pay for it instead (the first model of a window: nothing plays yet that
+        a slow first frame could stall, and the first picture comes sooner)."""
         import nets  # noqa: F401  (offline ultralytics before anything imports it)
         from nets.predictor import load_predictor
 
@@ -81,6 +84,8 @@ class PredictorProvider:
             predictor = self._torch_instead(backend, conf, iou, e)
             weights = self.weights
         predictor.weights_file = Path(weights)
+        if not warmup:
+            return predictor
         try:
             predictor.warmup()
         except BaseException:
