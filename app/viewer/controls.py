@@ -11,8 +11,8 @@ from dataclasses import fields
 from pathlib import Path
 
 from PyQt5.QtCore import Qt, QTimer, pyqtSignal
-from PyQt5.QtWidgets import (QCheckBox, QComboBox, QGridLayout, QGroupBox, QHBoxLayout, QLabel, QPushButton, QSlider,
-                             QVBoxLayout, QWidget)
+from PyQt5.QtWidgets import (QCheckBox, QComboBox, QGridLayout, QGroupBox, QHBoxLayout, QLabel, QPushButton,
+                             QSizePolicy, QSlider, QVBoxLayout, QWidget)
 
 from ..frames import Thresholds
 from ..overlay import OverlayLayers
@@ -125,7 +125,8 @@ class ControlsPanel(QWidget):
         grid.setVerticalSpacing(4)
         self.weights = QLabel("–")
         self.weights.setTextInteractionFlags(Qt.TextSelectableByMouse)
-        self.weights.setWordWrap(True)
+        self.weights.setObjectName("title")
+        self.weights.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Preferred)  # never wider than the panel
         open_weights = QPushButton("Open…")
         open_weights.setToolTip("load another weights file (.pt, .onnx, .engine)")
         open_weights.setFocusPolicy(Qt.NoFocus)
@@ -138,12 +139,14 @@ class ControlsPanel(QWidget):
         self.model_status = QLabel("")
         self.model_status.setObjectName("caption")
         self.model_status.setWordWrap(True)
-        grid.addWidget(QLabel("Weights"), 0, 0)
-        grid.addWidget(self.weights, 0, 1)
+        # the file on a row of its own: "perception_n.int8cpu.onnx · int8" has no space to wrap at, and beside
+        # the caption it widened the side panel past the window's edge
+        grid.addWidget(QLabel("Runs"), 0, 0)
         grid.addWidget(open_weights, 0, 2)
-        grid.addWidget(QLabel("Backend"), 1, 0)
-        grid.addWidget(self.backend, 1, 1, 1, 2)
-        grid.addWidget(self.model_status, 2, 0, 1, 3)
+        grid.addWidget(self.weights, 1, 0, 1, 3)
+        grid.addWidget(QLabel("Backend"), 2, 0)
+        grid.addWidget(self.backend, 2, 1, 1, 2)
+        grid.addWidget(self.model_status, 3, 0, 1, 3)
         grid.setColumnStretch(1, 1)
         self._setting_backends = False
         return box
