@@ -325,3 +325,27 @@ def test_the_first_frame_shows_at_once_while_the_model_loads(qtbot, make_window,
     wait_state(qtbot, window, "ended")
     assert window.session.pipeline.snapshot().frames_out == N  # the preview read cost the replay no frame
     assert provider.warmups == [False]  # the first model warms up on the first frames, not before them
+
+
+# --- the flaky keyboard test's cause ------------------------------------------------------------------------------
+def test_step_back_steps_from_the_frame_on_screen_even_before_the_output_thread_stamps_it(qtbot, make_window, clip,
+                                                                                          monkeypatch):
+    """The output thread hands a frame to the window, then stamps it as the last delivered; a key pressed in
+    between stepped back from the frame before it (seek to 10, ← showed 0 instead of 9 and the keyboard test
+    waited 20 s for frame 9). Stamping late on purpose makes that window wide."""
+    from app.stats import PipelineStats
+
+    stamp = PipelineStats.output
+
+    def late_stamp(self, *args, **kwargs):
+        time.sleep(0.3)
+        return stamp(self, *args, **kwargs)
+
+    monkeypatch.setattr(PipelineStats, "output", late_stamp)
+    window = make_window()
+    play(window, clip, paused=True)
+    wait_first_frame(qtbot, window)
+    next_frame(qtbot, window, window.step, until=lambda r: r.index == 1)
+    next_frame(qtbot, window, lambda: window.seek(10), until=lambda r: r.index == 10)
+    result = next_frame(qtbot, window, window.step_back)  # at once, while frame 10 is not stamped yet
+    assert result.index == 9
