@@ -349,3 +349,28 @@ def test_step_back_steps_from_the_frame_on_screen_even_before_the_output_thread_
     next_frame(qtbot, window, lambda: window.seek(10), until=lambda r: r.index == 10)
     result = next_frame(qtbot, window, window.step_back)  # at once, while frame 10 is not stamped yet
     assert result.index == 9
+
+
+# --- 6. recordings' codec ------------------------------------------------------------------------------------------
+def test_recordings_use_the_first_codec_opencv_writes_here_and_say_which(qtbot, make_window, clip, tmp_path):
+    from app.viewer.codecs import can_write, recording_codec
+
+    assert recording_codec(("mp4v",)) == ("mp4v", "")
+    codec, note = recording_codec(("none", "mp4v"))  # "none" is no codec: the fallback, said
+    assert codec == "mp4v" and note == "MPEG-4 Part 2 (mp4v): this OpenCV build cannot write none"
+    with pytest.raises(OSError, match="none of the codecs"):
+        recording_codec(("none",))
+
+    window = make_window()
+    play(window, clip, paused=True)
+    wait_first_frame(qtbot, window)
+    path = window.set_recording(True, tmp_path / "rec.mp4")
+    message = window.statusBar().currentMessage()
+    assert message.startswith(f"recording to {path.resolve()} (")
+    assert ("H.264" in message) if can_write("avc1") else ("mp4v" in message and "cannot write H.264" in message)
+    window.set_recording(False)
+    cap = cv2.VideoCapture(str(path))
+    fourcc = int(cap.get(cv2.CAP_PROP_FOURCC)).to_bytes(4, "little").decode(errors="replace")
+    cap.release()
+    # FFmpeg reads MPEG-4 Part 2 back as FMP4
+    assert fourcc.lower() in (("avc1", "h264") if can_write("avc1") else ("mp4v", "fmp4"))
