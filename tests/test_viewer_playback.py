@@ -159,14 +159,15 @@ def test_a_kitti_calib_folder_gives_each_frame_the_calib_file_of_its_name(qtbot,
     assert abs(expected["um_000051"] - expected["uu_000087"]) > 0.05  # the two files differ where it shows
     for index, name in ((0, "um_000051"), (1, None), (2, "uu_000087")):  # frames in name order
         if index:
-            next_frame(qtbot, window, window.step, until=lambda r: r.index == index)
+            next_frame(qtbot, window, window.step, until=lambda r, i=index: r.index == i)
         if name is None:  # umm_000099: the folder has no calib file of that name
             assert window.summary.rows["nearest"].text() == "needs a calibration"
             assert window.bev.frame is None and "umm_000099" in window.bev._placeholder
             continue
         assert window.summary.rows["nearest"].text() == f"car at {expected[name]:.1f} m"
         assert window.video.text.labels[0][1].endswith(f"{expected[name]:.1f} m")  # the label on the box
-        qtbot.waitUntil(lambda: window.bev.frame is not None and window.bev.frame.index == index, timeout=WAIT_MS)
+        qtbot.waitUntil(lambda i=index: window.bev.frame is not None and window.bev.frame.index == i,
+                        timeout=WAIT_MS)
         assert window.bev.frame.footprints[0].distance_m == pytest.approx(expected[name])
     assert window._calibration_dir() == str(calib)  # the calibration dialog opens where this one was
 
