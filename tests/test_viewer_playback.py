@@ -29,8 +29,8 @@ from nets.deploy.onnx_export import export_onnx  # noqa: E402
 from nets.model import PerceptionNet  # noqa: E402
 from nets.weights import save_checkpoint  # noqa: E402
 from stand_ins import read_stamp, write_stamped_video  # noqa: E402
-from test_viewer import (KITTI_CALIB, WAIT_MS, N, StandInProvider, clip, make_window, next_frame, play,  # noqa: E402,F401
-                         wait_first_frame, wait_state)
+from test_viewer import (KITTI_CALIB, WAIT_MS, N, StandInProvider, clip, make_window,  # noqa: E402,F401
+                         next_frame, play, wait_first_frame, wait_state)
 
 PAUSE_MS = 2000  # a pause far longer than any frame's latency with a stand-in predictor
 

@@ -104,7 +104,6 @@ class MainWindow(QMainWindow):
         self.loop = False  # a file or folder starts again at its end (the bundled clip does)
         self._count_base = (0, 0, 0)  # (in, out, dropped) when this pass over the clip began
         self._last_shown_index: int | None = None
-        self._preview = None  # the first image of a source opened before the model was ready
         self.created_at = time.perf_counter()
         self.first_image_at: float | None = None  # a picture on screen (the preview or an annotated frame)
         self.first_annotated_at: float | None = None  # the first frame with the perception on it
@@ -117,8 +116,8 @@ class MainWindow(QMainWindow):
         self._start_token = 0
         self._superseded: list = []  # predictors a pipeline never took over: closed with the window
         self._last_dir = str(Path.cwd())
-        self._last_calib_dir: str | None = None
-        self._compact: list[str] = []  # panels a small window hides  # the calibration dialog opens where the last one was
+        self._last_calib_dir: str | None = None  # the calibration dialog opens where the last one was
+        self._compact: list[str] = []  # panels a small window hides
         self._closing = False
 
         self.setWindowTitle(APP_TITLE)
@@ -246,8 +245,8 @@ class MainWindow(QMainWindow):
     def _build_menus(self) -> None:
         a, bar = self.actions, self.menuBar()
         file_menu = bar.addMenu("&File")
-        for key in ("open_file", "open_folder", "open_camera", None, "open_weights", "open_calib", "open_calib_folder", None,
-                    "screenshot", "record", None, "quit"):
+        for key in ("open_file", "open_folder", "open_camera", None, "open_weights", "open_calib", "open_calib_folder",
+                    None, "screenshot", "record", None, "quit"):
             file_menu.addSeparator() if key is None else file_menu.addAction(a[key])
         play_menu = bar.addMenu("&Playback")
         for key in ("play", "step", "step_back", "restart", "loop", None, "faster", "slower"):
@@ -294,16 +293,17 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"Opening {spec}…")
         if self.session is None:
             self.video.set_placeholder(f"Opening {spec}…")
+
         def open_and_preview():
             source = open_source(spec, config=self.config)
-            self._preview = first_image(source) if self.predictor is None else None
-            return source
+            # decoded here, off the GUI thread; shown while the model loads (4-6 s of imports on 2 cores)
+            return source, first_image(source) if self.predictor is None else None
 
         run_in_background(open_and_preview,
-                          on_done=lambda source: self._source_opened(token, spec, source, paused),
+                          on_done=lambda opened: self._source_opened(token, spec, *opened, paused),
                           on_failed=lambda e: self._source_failed(token, spec, e), name="open-source", parent=self)
 
-    def _source_opened(self, token: int, spec: str, source, paused: bool) -> None:
+    def _source_opened(self, token: int, spec: str, source, preview, paused: bool) -> None:
         if token != self._open_token or self._closing:
             source.close()  # a newer request replaced this one
             return
@@ -314,7 +314,6 @@ class MainWindow(QMainWindow):
             self._pending_source = (spec, source, paused)
             self.controls.show_source(source.info)
             self.video.set_placeholder(f"{source.info.name} is ready\n\nwaiting for the model…")
-            preview, self._preview = self._preview, None
             if preview is not None and self.session is None:  # the picture now, the perception once loaded
                 self.video.set_image(preview)
                 self.video.set_badge("LOADING MODEL")
@@ -702,6 +701,8 @@ class MainWindow(QMainWindow):
         """Below settings.compact_size the video would shrink to a strip (450×135 px at 1024×600): the
         bird's-eye view (narrow windows) and the figures (short windows) give way to it; the HUD on the video
         still shows FPS and latency. F2 shows the bird's-eye view anyway."""
+        if not hasattr(self, "actions"):  # a resize while the window is being built
+            return
         narrow = self.width() < self.settings.compact_size[0]
         short = self.height() < self.settings.compact_size[1]
         if self.performance.isHidden() != short:

@@ -55,7 +55,8 @@ class RecordingSink:
                 raise RuntimeError(f"already recording to {self._writer.path}")
             writer = VideoWriter(path, self.fps, codec=codec, config=self.config)
             if self._last is not None:
-                writer.write_image(self.compose(self._last))  # opens the file now, so a bad path fails here, in the GUI
+                # opens the file now, so a bad path fails here, in the GUI
+                writer.write_image(self.compose(self._last))
             self._writer, self.error = writer, None
             return writer.path
 
