@@ -161,7 +161,7 @@ def test_a_kitti_calib_folder_gives_each_frame_the_calib_file_of_its_name(qtbot,
         if index:
             next_frame(qtbot, window, window.step, until=lambda r, i=index: r.index == i)
         if name is None:  # umm_000099: the folder has no calib file of that name
-            assert window.summary.rows["nearest"].text() == "needs a calibration"
+            assert window.summary.rows["nearest"].text() == "no calib file for umm_000099"
             assert window.bev.frame is None and "umm_000099" in window.bev._placeholder
             continue
         assert window.summary.rows["nearest"].text() == f"car at {expected[name]:.1f} m"

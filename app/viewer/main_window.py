@@ -409,8 +409,11 @@ class MainWindow(QMainWindow):
             if session.loop and result.index == 0 and (self._last_shown_index or 0) > 0 and session.playing:
                 self._restart_count(session, looped=True)  # the loop started the clip again
             self._last_shown_index = session.shown_index = result.index
-            self.summary.show_result(result, self._distance_for(session, result),
-                                     self.overlay_style.distance_classes)
+            distance = self._distance_for(session, result)
+            self.summary.show_result(result, distance, self.overlay_style.distance_classes)
+            if distance is None and self.calibration is not None:  # a calib folder without this frame's file
+                name = session.frame_name(result.index) or f"frame {result.index + 1}"
+                self.summary.rows["nearest"].setText(f"no calib file for {name}")
         if session is not None and session.playing:  # paused steps and refreshes are not latency samples
             latency = result.latency_ms
             if latency is None:  # the output thread has not stamped "done" yet: the same span up to the hand-over
