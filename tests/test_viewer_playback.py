@@ -233,6 +233,10 @@ def test_replays_and_loops_count_one_pass_and_the_default_clip_loops(qtbot, make
     qtbot.waitUntil(lambda: window.session.pipeline.snapshot().frames_out >= 32 + 16 + 4, timeout=WAIT_MS)
     assert window.session.state == "running"  # past the end: no END
     window.pause()
+    qtbot.wait(200)  # the figures' timer
+    frames_in, frames_out = (int(window.stats.values["frames"].text().split()[i]) for i in (1, 4))
+    # this pass, not all of them; "in" runs ahead of "out" by the frames in flight (two queues, three stages)
+    assert 0 <= frames_out <= 16 and frames_out <= frames_in <= frames_out + 6
 
 
 def test_the_help_lists_every_shortcut_the_window_has(qtbot, make_window):

@@ -102,8 +102,6 @@ class MainWindow(QMainWindow):
         self.calib_path: Path | None = None
         self._distances: dict = {}  # (camera id, frame size) → GroundDistance
         self.loop = False  # a file or folder starts again at its end (the bundled clip does)
-        self._count_base = (0, 0, 0)  # (in, out, dropped) when this pass over the clip began
-        self._last_shown_index: int | None = None
         self.created_at = time.perf_counter()
         self.first_image_at: float | None = None  # a picture on screen (the preview or an annotated frame)
         self.first_annotated_at: float | None = None  # the first frame with the perception on it
@@ -382,7 +380,6 @@ class MainWindow(QMainWindow):
         self.controls.show_source(info)
         self.summary.clear()
         self.stats.reset()
-        self._count_base, self._last_shown_index = (0, 0, 0), None
         self.video.composer = session.annotator
         self.stats.graph.set_budget(1000.0 / info.fps if info.fps else None)
         self.setWindowTitle(f"{info.name} — {APP_TITLE}")
@@ -406,9 +403,7 @@ class MainWindow(QMainWindow):
             self.bev.clear(f"No calib file for frame {session.frame_name(result.index) or result.index + 1} "
                            f"in {self.calibration.path.name}")
         if session is not None:
-            if session.loop and result.index == 0 and (self._last_shown_index or 0) > 0 and session.playing:
-                self._restart_count(session, looped=True)  # the loop started the clip again
-            self._last_shown_index = session.shown_index = result.index
+            session.shown_index = result.index
             distance = self._distance_for(session, result)
             self.summary.show_result(result, distance, self.overlay_style.distance_classes)
             if distance is None and self.calibration is not None:  # a calib folder without this frame's file
@@ -440,8 +435,6 @@ class MainWindow(QMainWindow):
         if session.done:  # stopped by an error or a live stream's end: open it again
             self.open_source(session.spec)
             return
-        if session.state == "ended":  # play at the end replays from the start: count this pass afresh
-            self._restart_count(session)
         session.toggle()
         self._sync_state()
 
@@ -466,8 +459,6 @@ class MainWindow(QMainWindow):
 
     def seek(self, index: int) -> None:
         if self.session is not None:
-            if index == 0:
-                self._restart_count(self.session)
             self.session.seek(index)
             self._sync_state()
 
@@ -477,15 +468,6 @@ class MainWindow(QMainWindow):
         self.actions["loop"].setChecked(self.loop)
         if self.session is not None:
             self.session.loop = self.loop
-
-    def _restart_count(self, session, looped: bool = False) -> None:
-        """The frame counters count this pass over the clip: from here (a replay from the start, a loop)."""
-        s = session.pipeline.snapshot()
-        if looped:  # frame 0 of this pass is on screen and the source may have read ahead of it
-            self._count_base = (s.frames_in - (s.position or 0), s.frames_out - (1 if s.last_index == 0 else 0),
-                                s.frames_dropped)
-        else:
-            self._count_base = (s.frames_in, s.frames_out, s.frames_dropped)
 
     def set_speed(self, speed: float) -> None:
         self.speed = speed
@@ -806,7 +788,7 @@ class MainWindow(QMainWindow):
         if session is None:
             return
         snapshot = session.pipeline.snapshot()
-        self.stats.show_snapshot(snapshot, playing=session.playing, counted_from=self._count_base)
+        self.stats.show_snapshot(snapshot, playing=session.playing, counted_from=session.passes.base)
         self._show_pace(session, snapshot)
         self.dropped_label.setText(f"dropped {snapshot.frames_dropped}")
         recorder = session.recorder

@@ -19,6 +19,30 @@ from .pacing import PacedSource
 from .recording import RecordingSink
 
 
+class PassCounter:
+    """A sink that notes where the current pass over a file or folder began: frame 0 delivered after a later frame
+    (the loop, a replay from the end, Home) starts a pass. `base` is (in, out, dropped) of the pipeline's counters
+    then, so the window counts one pass ("out 41 / 76"), not every replay added up.
+
+    On the output thread, before the frame's own stats: the pipeline's out count is exact there; its in count
+    less the frames read of the new pass (the source's position) is right to within the frame being read."""
+
+    def __init__(self, pipeline_stats, source):
+        self.stats, self.source = pipeline_stats, source
+        self.base = (0, 0, 0)
+        self._last: int | None = None
+
+    def write(self, result) -> None:
+        if result.index == 0 and self._last is not None and self._last > 0:
+            s = self.stats
+            read = getattr(self.source, "position", 0) or 0
+            self.base = (s.frames_in - read, s.frames_out, sum(s.dropped.values()))
+        self._last = result.index
+
+    def close(self) -> None:
+        pass
+
+
 class ViewerSession:
     """source: an opened app.sources source; spec: what the user opened (for the title and re-opening).
 
@@ -45,6 +69,8 @@ class ViewerSession:
         self.pipeline = Pipeline(self.paced or source, predictor, sinks=[self.recorder], renderer=self.renderer,
                                  thresholds=thresholds, at_end="loop" if loop else "pause", queue_size=1,
                                  config=config, name="viewer")
+        self.passes = PassCounter(self.pipeline.stats, self.paced or source)
+        self.pipeline.sinks.append(self.passes)
         self.bridge = PipelineBridge(parent=parent)
         self.bridge.attach(self.pipeline)
         self.shown_index: int | None = None  # the frame on screen (the window sets it as it shows one)
