@@ -29,8 +29,9 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--backend", choices=BACKEND_CHOICES, default="auto",
                    help="inference engine to start with; the window switches between those available")
     p.add_argument("--device", help="e.g. cpu or cuda:0 (default: the backend's choice)")
-    p.add_argument("--calib", metavar="FILE",
-                   help="KITTI calib file or camera YAML: vehicle distances and the bird's-eye view panel")
+    p.add_argument("--calib", metavar="PATH",
+                   help="KITTI calib file, camera YAML, or a folder of KITTI calib files matched to the frames by "
+                        "name (um_000012.png ↔ um_000012.txt): vehicle distances and the bird's-eye view panel")
     p.add_argument("--conf", type=float, help="detection score threshold (default configs/runtime.yaml)")
     p.add_argument("--iou", type=float, help="NMS IoU threshold")
     p.add_argument("--road-threshold", type=float, help="road probability drawn as road")

@@ -119,16 +119,19 @@ class OverlayRenderer:
 
     # --- the whole overlay ---------------------------------------------------------------------------------------
     def render(self, image: np.ndarray, perception: Perception, road_threshold: float = 0.5,
-               hud: str | None = None, layers: OverlayLayers | None = None) -> np.ndarray:
-        """A new image: `image` (BGR uint8, not modified) with the enabled layers drawn."""
+               hud: str | None = None, layers: OverlayLayers | None = None, text: bool = True) -> np.ndarray:
+        """A new image: `image` (BGR uint8, not modified) with the enabled layers drawn.
+
+        text=False draws the shapes only (road, box outlines): a display that scales the image draws the box
+        labels and the HUD itself afterwards, at a size that stays readable (the viewer)."""
         layers = layers or self.layers
         out = image.copy()
         if layers.road and perception.road_probs.size:
             self.draw_road(out, perception.road, road_threshold)
         if layers.boxes and len(perception.boxes):
-            self.draw_boxes(out, perception, labels=layers.labels,
-                            distance=self.distance if layers.distance else None)
-        if layers.hud and hud:
+            self.draw_boxes(out, perception, labels=layers.labels and text,
+                            distance=self.distance if layers.distance and text else None)
+        if layers.hud and hud and text:
             self.draw_hud(out, hud)
         return out
 
@@ -174,24 +177,42 @@ class OverlayRenderer:
             texts.append(" ".join(parts))
         return texts
 
+    def box_label_items(self, perception: Perception, labels: bool = True,
+                        distance: DistanceEstimator | None = None) -> list[tuple[tuple[float, float, float, float],
+                                                                                 str, BGR]]:
+        """((x1, y1, x2, y2), text, BGR colour) of each box: what draw_labels draws, for a display that draws
+        the text itself (empty texts included, so items line up with the boxes)."""
+        items = []
+        names = perception.class_names
+        for (x1, y1, x2, y2, _, cls), text in zip(perception.boxes, self.box_labels(perception, labels, distance)):
+            cls = int(cls)
+            name = names[cls] if 0 <= cls < len(names) else str(cls)
+            items.append(((float(x1), float(y1), float(x2), float(y2)), text, self.style.color_of(name, cls)))
+        return items
+
     def draw_boxes(self, out: np.ndarray, perception: Perception, labels: bool = True,
                    distance: DistanceEstimator | None = None) -> None:
         h, w = out.shape[:2]
-        scale = self._text_scale(out, self.style.font_scale)
         thick = max(1, int(round(self.style.box_thickness * max(1.0, h / 720))))
-        texts = self.box_labels(perception, labels, distance)
-        for (x1, y1, x2, y2, _, cls), text in zip(perception.boxes, texts):
-            cls = int(cls)
-            name = perception.class_names[cls] if 0 <= cls < len(perception.class_names) else str(cls)
-            color = self.style.color_of(name, cls)
+        items = self.box_label_items(perception, labels, distance)
+        for (x1, y1, x2, y2), _, color in items:
             p1 = (int(max(0, min(w - 1, x1))), int(max(0, min(h - 1, y1))))
             p2 = (int(max(0, min(w - 1, x2))), int(max(0, min(h - 1, y2))))
             cv2.rectangle(out, p1, p2, color, thick, cv2.LINE_AA)
-            if text:
-                (tw, th), base = cv2.getTextSize(text, FONT, scale, 1)
-                ty = p1[1] - 3 if p1[1] - th - base - 3 >= 0 else p1[1] + th + 3
-                cv2.rectangle(out, (p1[0], ty - th - 2), (p1[0] + tw + 2, ty + base), color, -1)
-                cv2.putText(out, text, (p1[0] + 1, ty), FONT, scale, (0, 0, 0), 1, cv2.LINE_AA)
+        self.draw_labels(out, items)
+
+    def draw_labels(self, out: np.ndarray, items) -> None:
+        """The text of box_label_items on filled tags at each box's top left corner, in place."""
+        h, w = out.shape[:2]
+        scale = self._text_scale(out, self.style.font_scale)
+        for (x1, y1, _, _), text, color in items:
+            if not text:
+                continue
+            p1 = (int(max(0, min(w - 1, x1))), int(max(0, min(h - 1, y1))))
+            (tw, th), base = cv2.getTextSize(text, FONT, scale, 1)
+            ty = p1[1] - 3 if p1[1] - th - base - 3 >= 0 else p1[1] + th + 3
+            cv2.rectangle(out, (p1[0], ty - th - 2), (p1[0] + tw + 2, ty + base), color, -1)
+            cv2.putText(out, text, (p1[0] + 1, ty), FONT, scale, (0, 0, 0), 1, cv2.LINE_AA)
 
     def draw_hud(self, out: np.ndarray, text: str) -> None:
         """One line of text on a translucent bar at the top left."""

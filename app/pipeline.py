@@ -172,6 +172,7 @@ class Pipeline:
         self._summary: StatsSnapshot | None = None
         self._current: dict[str, int] = {}  # stage -> index of the frame it works on
         self._last_output_index: int | None = None
+        self._stepped = False  # the frame being delivered was let through by a step while paused
         self._next_index = 0  # replay: index of the next frame the output stage will deliver
         self._capture_done = False
         self._result_callbacks: tuple = ()
@@ -304,6 +305,7 @@ class Pipeline:
             self._paused = False
             self._step_budget = 0
             self._cond.notify_all()
+        self.stats.restart_window()  # paused time is no latency: the live figures start again from here
 
     def step(self, n: int = 1) -> None:
         """Pause (if running) and let exactly `n` more frames through."""
@@ -311,6 +313,7 @@ class Pipeline:
             self._paused = True
             self._step_budget += max(0, int(n))
             self._cond.notify_all()
+        self.stats.restart_window()
 
     def seek(self, index: int) -> None:
         """Replay sources: continue from frame `index`; frames in flight are discarded. While paused, frame
@@ -324,6 +327,7 @@ class Pipeline:
             if self._paused:
                 self._step_budget = 1
             self._cond.notify_all()
+        self.stats.restart_window()
         self._q_in.wake()
         self._q_out.wake()
 
@@ -605,7 +609,8 @@ class Pipeline:
 
     def _hud_text(self, frame: Frame) -> str:
         fps, latency = self.stats.hud_figures()
-        parts = [f"{fps:.1f} FPS", f"{latency:.0f} ms", self.stats.backend or self.backend_name()]
+        figures = ["– FPS", "– ms"] if self._paused or not fps else [f"{fps:.1f} FPS", f"{latency:.0f} ms"]
+        parts = [*figures, self.stats.backend or self.backend_name()]
         count = self.source.info.frame_count
         if self.live:
             dropped = sum(self.stats.dropped.values())
@@ -631,6 +636,7 @@ class Pipeline:
                 return False
             if self._paused and not self.live:
                 self._step_budget -= 1
+            self._stepped = self._paused  # delivered by a step: counted, but no latency or FPS sample
             self._next_index = frame.index + 1
             return True
 
@@ -666,7 +672,7 @@ class Pipeline:
             for fn in self._result_callbacks:
                 fn(result)
             stamps["done"] = t = time.perf_counter()
-            self.stats.output(result.stage_ms(), t, frame.index)
+            self.stats.output(result.stage_ms(), t, frame.index, sample=not self._stepped)
             self._last_output_index = frame.index
 
     def _close_sinks(self, raise_error: bool) -> None:

@@ -230,14 +230,27 @@ class PipelineStats:
             self._ticks["infer"].add(t)
             self.backend = backend
 
-    def output(self, stage_ms: dict[str, float], t: float, index: int) -> None:
+    def output(self, stage_ms: dict[str, float], t: float, index: int, sample: bool = True) -> None:
+        """sample=False: count the frame but keep its times out of the figures (a frame stepped while paused:
+        its latency is the length of the pause, and one step is no frame rate)."""
         with self._lock:
             self.frames_out += 1
+            self.last_index = index
+            if not sample:
+                return
             for k in ("output_wait", "overlay", "output", "end_to_end"):
                 if k in stage_ms:
                     self._latency[k].add(stage_ms[k])
             self._ticks["output"].add(t)
-            self.last_index = index
+
+    def restart_window(self) -> None:
+        """Forget the recent latencies and frame times (the live figures start again; the run's totals stay):
+        after a pause, a step or a seek the frames before it say nothing about playback from here."""
+        with self._lock:
+            for series in self._latency.values():
+                series.recent.clear()
+            for ticks in self._ticks.values():
+                ticks.recent.clear()
 
     def note(self, text: str) -> None:
         with self._lock:

@@ -66,6 +66,7 @@ def main() -> int:
 
     window = build_window(source=args.source, weights=weights, backend=args.backend, calib=args.calib or None,
                           settings=settings)
+    window.set_loop(True)  # the bundled clip is 3 s: looped, as `python run.py` plays it
     width, height = (int(v) for v in args.size.lower().split("x"))
     window.resize(width, height)
     window.show()
@@ -90,8 +91,11 @@ def main() -> int:
         app.processEvents()
         out = Path(args.out)
         out.parent.mkdir(parents=True, exist_ok=True)
-        if not window.grab().save(str(out)):
-            print(f"cannot write {out}", file=sys.stderr)
+        partial = out.with_name(f".{out.stem}.partial{out.suffix}")  # the old screenshot stays until this is whole
+        if window.grab().save(str(partial)):
+            partial.replace(out)
+        else:
+            print(f"cannot write {partial}", file=sys.stderr)
             code = 1
         s = window.session.pipeline.snapshot() if window.session is not None else None
         figures = (f"{s.frames_out} frames, {s.fps_end_to_end:.1f} FPS, p50 {s.latency_p50_ms:.0f} ms, {s.backend}"

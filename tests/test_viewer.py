@@ -66,7 +66,7 @@ class StandInProvider:
     def backends(self) -> list[str]:
         return list(self._backends)
 
-    def build(self, backend: str, conf: float, iou: float):
+    def build(self, backend: str, conf: float, iou: float, warmup: bool = True):
         self.build_threads.append(threading.current_thread().name)
         name = self._backends[0] if backend == "auto" else backend
         if name in self.broken:
@@ -269,8 +269,9 @@ def test_screenshot_saves_the_frame_on_screen_as_png(qtbot, make_window, clip, t
     play(window, clip, paused=True)
     wait_first_frame(qtbot, window)
     window.actions["screenshot"].trigger()
-    path = tmp_path / "out" / "clip_frame000000.png"
+    path = tmp_path / "out" / "clip_frame000001.png"  # frame 1 of N, as the position counter says
     assert path.is_file() and path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert window.statusBar().currentMessage() == f"saved {path.resolve()}"
     assert np.array_equal(cv2.imread(str(path)), window.video.current_image())
     assert window.save_screenshot(tmp_path / "chosen.png") == tmp_path / "chosen.png"
 

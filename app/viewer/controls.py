@@ -11,8 +11,8 @@ from dataclasses import fields
 from pathlib import Path
 
 from PyQt5.QtCore import Qt, QTimer, pyqtSignal
-from PyQt5.QtWidgets import (QCheckBox, QComboBox, QGridLayout, QGroupBox, QHBoxLayout, QLabel, QPushButton, QSlider,
-                             QVBoxLayout, QWidget)
+from PyQt5.QtWidgets import (QCheckBox, QComboBox, QGridLayout, QGroupBox, QHBoxLayout, QLabel, QPushButton,
+                             QSizePolicy, QSlider, QVBoxLayout, QWidget)
 
 from ..frames import Thresholds
 from ..overlay import OverlayLayers
@@ -125,6 +125,8 @@ class ControlsPanel(QWidget):
         grid.setVerticalSpacing(4)
         self.weights = QLabel("–")
         self.weights.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        self.weights.setObjectName("title")
+        self.weights.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Preferred)  # never wider than the panel
         open_weights = QPushButton("Open…")
         open_weights.setToolTip("load another weights file (.pt, .onnx, .engine)")
         open_weights.setFocusPolicy(Qt.NoFocus)
@@ -137,21 +139,25 @@ class ControlsPanel(QWidget):
         self.model_status = QLabel("")
         self.model_status.setObjectName("caption")
         self.model_status.setWordWrap(True)
-        grid.addWidget(QLabel("Weights"), 0, 0)
-        grid.addWidget(self.weights, 0, 1)
+        # the file on a row of its own: "perception_n.int8cpu.onnx · int8" has no space to wrap at, and beside
+        # the caption it widened the side panel past the window's edge
+        grid.addWidget(QLabel("Runs"), 0, 0)
         grid.addWidget(open_weights, 0, 2)
-        grid.addWidget(QLabel("Backend"), 1, 0)
-        grid.addWidget(self.backend, 1, 1, 1, 2)
-        grid.addWidget(self.model_status, 2, 0, 1, 3)
+        grid.addWidget(self.weights, 1, 0, 1, 3)
+        grid.addWidget(QLabel("Backend"), 2, 0)
+        grid.addWidget(self.backend, 2, 1, 1, 2)
+        grid.addWidget(self.model_status, 3, 0, 1, 3)
         grid.setColumnStretch(1, 1)
         self._setting_backends = False
         return box
 
-    def show_model(self, weights: Path | str, backends: list[str], current: str | None, status: str = "") -> None:
-        """The weights file, the backends offered (current selected; None: not loaded) and a status line."""
+    def show_model(self, weights: Path | str, backends: list[str], current: str | None, status: str = "",
+                   precision: str = "", description: str = "") -> None:
+        """The file that runs (with its precision), the backends offered (current selected; None: not loaded)
+        and a status line."""
         path = Path(weights)
-        self.weights.setText(path.name)
-        self.weights.setToolTip(str(path))
+        self.weights.setText(f"{path.name} · {precision}" if precision else path.name)
+        self.weights.setToolTip("\n".join(t for t in (str(path.resolve()), description) if t))
         self._setting_backends = True
         try:
             self.backend.clear()
@@ -168,10 +174,11 @@ class ControlsPanel(QWidget):
             self._setting_backends = False
         self.set_model_status(status)
 
-    def set_model_status(self, text: str) -> None:
-        """One short line; the whole text (e.g. why `auto` chose a backend) in its tooltip."""
-        self.model_status.setText(text.split(" (", 1)[0])
-        self.model_status.setToolTip(text)
+    def set_model_status(self, text: str, tip: str | None = None) -> None:
+        """One short line. tip None: `text` is a reason such as "auto chose onnxruntime (why...)": the line is
+        its head, the whole text the tooltip."""
+        self.model_status.setText(text.split(" (", 1)[0] if tip is None else text)
+        self.model_status.setToolTip(text if tip is None else tip)
 
     def _backend_picked(self, index: int) -> None:
         if not self._setting_backends and index >= 0:

@@ -18,7 +18,8 @@ def build_window(source=None, weights=None, backend: str = "auto", device: str |
                  settings: ViewerSettings | None = None, provider=None):
     """The main window with its model loading and its source opening (both on worker threads).
 
-    source: what to open (default: the bundled sample clip); calib: a KITTI calib file or camera YAML.
+    source: what to open (default: the bundled sample clip, looped); calib: a KITTI calib file, a camera
+    YAML or a folder of KITTI calib files.
     A QApplication must exist.
     """
     from nets.config import SAMPLE_CLIP
@@ -31,6 +32,8 @@ def build_window(source=None, weights=None, backend: str = "auto", device: str |
                         thresholds=thresholds)
     if calib:
         window.open_calibration(calib)
+    if source is None:
+        window.set_loop(True)  # the bundled clip is 3 s: a demo that stops on END after 3 s shows little
     window.load_model(backend)
     window.open_source(source if source is not None else SAMPLE_CLIP, paused=paused)
     return window

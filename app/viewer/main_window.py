@@ -24,9 +24,12 @@ from .background import run_in_background
 from .bev_panel import BirdsEyePanel
 from .birdseye import BirdsEyeRenderer
 from .bridge import DisplayFrame
+from .codecs import CODEC_NAMES, recording_codec
 from .controls import LAYER_LABELS, ControlsPanel
 from .dialogs import CameraDialog, ErrorReporter
 from .frame_summary import FrameSummary
+from .predictors import running_file
+from .calibration import Calibration
 from .session import ViewerSession
 from .settings import ViewerSettings
 from .stats_panel import StatsPanel
@@ -35,19 +38,42 @@ from .video_view import VideoView
 
 APP_TITLE = "Road perception viewer"
 NO_SOURCE = "No source\n\nFile ▸ Open video… (Ctrl+O), a folder or a camera — or drop a video here"
-STATE_TEXT = {"running": "▶ playing", "paused": "⏸ paused", "ended": "■ end of clip", "finished": "■ finished",
+# plain glyphs every desktop font has: "⏸" (U+23F8) renders as an empty box in DejaVu and Liberation
+STATE_TEXT = {"running": "▶ playing", "paused": "‖ paused", "ended": "■ end of clip", "finished": "■ finished",
               "stopped": "■ stopped", "failed": "✖ stopped by an error", "idle": "…"}
 STATE_BADGE = {"paused": "PAUSED", "ended": "END", "failed": "ERROR"}
 LAYER_KEYS = {"road": "R", "boxes": "B", "labels": "L", "distance": "D", "hud": "H"}
-SHORTCUTS_HELP = """<table cellspacing=4>
-<tr><td><b>Space</b></td><td>play / pause (at the end: from the start)</td></tr>
-<tr><td><b>→ / ←</b></td><td>next / previous frame</td></tr>
-<tr><td><b>Home</b></td><td>back to the first frame</td></tr>
-<tr><td><b>] / [</b></td><td>faster / slower replay</td></tr>
-<tr><td><b>R B L D H</b></td><td>road, boxes, labels, distance, HUD layers</td></tr>
-<tr><td><b>Ctrl+O</b></td><td>open a video (Ctrl+Shift+O a folder, Ctrl+Shift+C a camera or stream)</td></tr>
-<tr><td><b>Ctrl+R / Ctrl+S</b></td><td>record the overlaid stream / save the frame as PNG</td></tr>
-</table>"""
+SHORTCUTS = (  # the help dialog and README's viewer section list the same keys
+    ("Space", "play / pause (at the end: from the start)"),
+    ("→ / ←", "next / previous frame"),
+    ("Home", "back to the first frame"),
+    ("] / [", "faster / slower replay"),
+    ("Ctrl+L", "loop the file or folder"),
+    ("R B L D H", "road, boxes, labels, distance, HUD layers"),
+    ("F2", "bird's-eye view (needs a calibration)"),
+    ("Ctrl+O", "open a video or an image"),
+    ("Ctrl+Shift+O", "open a folder of images"),
+    ("Ctrl+Shift+C", "open a camera or a stream"),
+    ("Ctrl+R", "record the overlaid stream"),
+    ("Ctrl+S", "save the frame on screen as PNG"),
+    ("F1", "this list"),
+    ("Ctrl+Q", "quit"),
+)
+SHORTCUTS_HELP = "<table cellspacing=4>" + "".join(f"<tr><td><b>{k}</b></td><td>{v}</td></tr>"
+                                                   for k, v in SHORTCUTS) + "</table>"
+
+
+def first_image(source):
+    """The first image of a file or folder, read ahead so it shows while the model loads (the source is wound
+    back); None for a live source (its frames are not kept) or a source that cannot wind back."""
+    if source.info.live or not source.info.seekable:
+        return None
+    try:
+        frame = source.read()
+        source.seek(0)
+    except Exception:  # noqa: BLE001 - a preview only: the pipeline reports a source that cannot be read
+        return None
+    return frame.image if frame is not None else None
 
 
 def file_stem(spec: str, kind: str) -> str:
@@ -57,7 +83,8 @@ def file_stem(spec: str, kind: str) -> str:
 
 
 class MainWindow(QMainWindow):
-    """provider: a PredictorProvider (or anything with weights, backends() and build(backend, conf, iou))."""
+    """provider: a PredictorProvider (or anything with weights, backends() and build(backend, conf, iou,
+    warmup=True))."""
 
     def __init__(self, provider, *, settings: ViewerSettings | None = None, config: dict | None = None,
                  thresholds: Thresholds | None = None, layers: OverlayLayers | None = None):
@@ -71,8 +98,13 @@ class MainWindow(QMainWindow):
         self.speed = self.settings.default_speed
         self.predictor = None
         self.session: ViewerSession | None = None
-        self.camera = None  # calib.camera.CameraGeometry once a calibration is open
+        self.calibration: Calibration | None = None  # once a calibration file or folder is open
         self.calib_path: Path | None = None
+        self._distances: dict = {}  # (camera id, frame size) → GroundDistance
+        self.loop = False  # a file or folder starts again at its end (the bundled clip does)
+        self.created_at = time.perf_counter()
+        self.first_image_at: float | None = None  # a picture on screen (the preview or an annotated frame)
+        self.first_annotated_at: float | None = None  # the first frame with the perception on it
         self.last_frame: DisplayFrame | None = None
         self.frames_displayed = 0
         self._retiring: list[ViewerSession] = []  # stopped sessions whose threads are still winding down
@@ -82,6 +114,8 @@ class MainWindow(QMainWindow):
         self._start_token = 0
         self._superseded: list = []  # predictors a pipeline never took over: closed with the window
         self._last_dir = str(Path.cwd())
+        self._last_calib_dir: str | None = None  # the calibration dialog opens where the last one was
+        self._compact: list[str] = []  # panels a small window hides
         self._closing = False
 
         self.setWindowTitle(APP_TITLE)
@@ -118,7 +152,7 @@ class MainWindow(QMainWindow):
 
         self.transport = TransportBar(self.settings.speeds, self.speed, self.settings.control_debounce_ms)
         self.stats = StatsPanel(self.settings.latency_history)
-        performance = QFrame()
+        performance = self.performance = QFrame()
         performance.setObjectName("performance")
         performance_layout = QVBoxLayout(performance)
         performance_layout.setContentsMargins(0, 0, 0, 0)
@@ -187,6 +221,8 @@ class MainWindow(QMainWindow):
         a["open_weights"] = self._action("Open &weights…", self._ask_weights)
         a["open_calib"] = self._action("Open ca&libration…", self._ask_calibration,
                                        tip="KITTI calib .txt or camera .yaml: distances and the bird's-eye view")
+        a["open_calib_folder"] = self._action("Open calibration f&older…", self._ask_calibration_folder,
+                                              tip="a folder of KITTI calib files, matched to the frames by name")
         a["screenshot"] = self._action("&Save frame as PNG", self.save_screenshot, "Ctrl+S")
         a["record"] = self._action("&Record", lambda on: self.set_recording(on), "Ctrl+R", checkable=True)
         a["quit"] = self._action("&Quit", self.close, QKeySequence.Quit)
@@ -198,19 +234,20 @@ class MainWindow(QMainWindow):
         a["slower"] = self._action("S&lower", lambda: self._change_speed(-1), "[")
         for name, key in LAYER_KEYS.items():
             a[f"layer_{name}"] = self._action(f"{LAYER_LABELS[name]} layer", lambda _=False, n=name:
-                                              self.controls.toggle_layer(n), key)
+                                              self._toggle_layer(n), key)
         a["show_bev"] = self._action("&Bird's-eye view", self._show_bev_toggled, "F2", checkable=True)
-        a["show_bev"].setEnabled(False)
+        a["loop"] = self._action("&Loop", self.set_loop, "Ctrl+L", checkable=True,
+                                 tip="start a file or folder again at its end")
         a["shortcuts"] = self._action("&Keyboard shortcuts", self._show_shortcuts, "F1")
 
     def _build_menus(self) -> None:
         a, bar = self.actions, self.menuBar()
         file_menu = bar.addMenu("&File")
-        for key in ("open_file", "open_folder", "open_camera", None, "open_weights", "open_calib", None,
-                    "screenshot", "record", None, "quit"):
+        for key in ("open_file", "open_folder", "open_camera", None, "open_weights", "open_calib", "open_calib_folder",
+                    None, "screenshot", "record", None, "quit"):
             file_menu.addSeparator() if key is None else file_menu.addAction(a[key])
         play_menu = bar.addMenu("&Playback")
-        for key in ("play", "step", "step_back", "restart", None, "faster", "slower"):
+        for key in ("play", "step", "step_back", "restart", "loop", None, "faster", "slower"):
             play_menu.addSeparator() if key is None else play_menu.addAction(a[key])
         speed_menu = play_menu.addMenu("Speed")
         self._speed_group = QActionGroup(self)
@@ -232,9 +269,14 @@ class MainWindow(QMainWindow):
         self.state_label = QLabel(STATE_TEXT["idle"])
         self.dropped_label = QLabel("dropped 0")
         self.dropped_label.setToolTip("stale frames a live source dropped so latency stays low (replay drops none)")
+        self.pace_label = QLabel("")
+        self.pace_label.setStyleSheet("color: #ffb347;")
+        self.pace_label.setToolTip("a replay processes every frame: when the model is slower than the source's "
+                                   "frame rate × the speed, the clip plays slower than real time")
+        self.pace_label.setVisible(False)
         self.record_label = QLabel("")
         self.record_label.setStyleSheet("color: #ff5a5a; font-weight: bold;")
-        for w in (self.record_label, self.state_label, self.dropped_label):
+        for w in (self.pace_label, self.record_label, self.state_label, self.dropped_label):
             bar.addPermanentWidget(w)
 
     # === sources ====================================================================================================
@@ -249,11 +291,17 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"Opening {spec}…")
         if self.session is None:
             self.video.set_placeholder(f"Opening {spec}…")
-        run_in_background(lambda: open_source(spec, config=self.config),
-                          on_done=lambda source: self._source_opened(token, spec, source, paused),
+
+        def open_and_preview():
+            source = open_source(spec, config=self.config)
+            # decoded here, off the GUI thread; shown while the model loads (4-6 s of imports on 2 cores)
+            return source, first_image(source) if self.predictor is None else None
+
+        run_in_background(open_and_preview,
+                          on_done=lambda opened: self._source_opened(token, spec, *opened, paused),
                           on_failed=lambda e: self._source_failed(token, spec, e), name="open-source", parent=self)
 
-    def _source_opened(self, token: int, spec: str, source, paused: bool) -> None:
+    def _source_opened(self, token: int, spec: str, source, preview, paused: bool) -> None:
         if token != self._open_token or self._closing:
             source.close()  # a newer request replaced this one
             return
@@ -264,6 +312,10 @@ class MainWindow(QMainWindow):
             self._pending_source = (spec, source, paused)
             self.controls.show_source(source.info)
             self.video.set_placeholder(f"{source.info.name} is ready\n\nwaiting for the model…")
+            if preview is not None and self.session is None:  # the picture now, the perception once loaded
+                self.video.set_image(preview)
+                self.video.set_badge("LOADING MODEL")
+                self.first_image_at = self.first_image_at or time.perf_counter()
             return
         self._replace_session(spec, source, paused)
 
@@ -311,8 +363,8 @@ class MainWindow(QMainWindow):
         info = source.info
         try:
             session = ViewerSession(source, spec, self.predictor, thresholds=self.thresholds, layers=self.layers,
-                                    distance=self._distance_for(info.size), speed=self.speed, config=self.config,
-                                    parent=self)
+                                    distance_for=self._distance_for, speed=self.speed, config=self.config,
+                                    parent=self, loop=self.loop)
         except Exception as e:  # noqa: BLE001 - e.g. a bad runtime config: report, stay usable
             source.close()
             self.errors.report(f"Cannot play {spec}", str(e))
@@ -328,6 +380,7 @@ class MainWindow(QMainWindow):
         self.controls.show_source(info)
         self.summary.clear()
         self.stats.reset()
+        self.video.composer = session.annotator
         self.stats.graph.set_budget(1000.0 / info.fps if info.fps else None)
         self.setWindowTitle(f"{info.name} — {APP_TITLE}")
         self.video.set_placeholder(f"Starting {info.name}…")
@@ -337,13 +390,25 @@ class MainWindow(QMainWindow):
     # === frames =====================================================================================================
     def _show_frame(self, frame: DisplayFrame) -> None:
         result = frame.result
-        self.video.set_image(result.image)
+        if self.first_annotated_at is None:
+            self.first_annotated_at = time.perf_counter()
+            self.first_image_at = self.first_image_at or self.first_annotated_at
+        session = self.session
+        self.video.set_image(result.image, session.annotator.annotate(result) if session is not None else None)
         self.transport.set_position(result.index)
         if frame.extra is not None:
             self.bev.set_frame(frame.extra)
-        session = self.session
+        elif self.calibration is not None and self.calibration.is_folder and session is not None \
+                and not self.bev_box.isHidden():
+            self.bev.clear(f"No calib file for frame {session.frame_name(result.index) or result.index + 1} "
+                           f"in {self.calibration.path.name}")
         if session is not None:
-            self.summary.show_result(result, session.renderer.distance, self.overlay_style.distance_classes)
+            session.shown_index = result.index
+            distance = self._distance_for(session, result)
+            self.summary.show_result(result, distance, self.overlay_style.distance_classes)
+            if distance is None and self.calibration is not None:  # a calib folder without this frame's file
+                name = session.frame_name(result.index) or f"frame {result.index + 1}"
+                self.summary.rows["nearest"].setText(f"no calib file for {name}")
         if session is not None and session.playing:  # paused steps and refreshes are not latency samples
             latency = result.latency_ms
             if latency is None:  # the output thread has not stamped "done" yet: the same span up to the hand-over
@@ -397,6 +462,13 @@ class MainWindow(QMainWindow):
             self.session.seek(index)
             self._sync_state()
 
+    def set_loop(self, on: bool) -> None:
+        """Start a file or folder again at its end (on), or wait there (off)."""
+        self.loop = bool(on)
+        self.actions["loop"].setChecked(self.loop)
+        if self.session is not None:
+            self.session.loop = self.loop
+
     def set_speed(self, speed: float) -> None:
         self.speed = speed
         if self.session is not None:
@@ -429,7 +501,9 @@ class MainWindow(QMainWindow):
         self.controls.set_model_status(f"loading {backend} for {Path(str(provider.weights)).name}…")
         if self.session is None and self._pending_source is None and self.predictor is None:
             self.video.set_placeholder("Loading the model…")
-        run_in_background(lambda: provider.build(backend, th.conf, th.iou),
+        # the window's first model is not warmed up: no video plays yet that its slow first frames could stall
+        first = {} if self.predictor is not None or self.session is not None else {"warmup": False}
+        run_in_background(lambda: provider.build(backend, th.conf, th.iou, **first),
                           on_done=lambda predictor: self._model_loaded(token, provider, predictor),
                           on_failed=lambda e: self._model_failed(token, provider, backend, e),
                           name="load-model", parent=self)
@@ -469,12 +543,18 @@ class MainWindow(QMainWindow):
     def _model_failed(self, token: int, provider, backend: str, error: BaseException) -> None:
         if token != self._model_token or self._closing:
             return
-        self._show_model(status=f"could not load the model ({backend})")
-        if self.session is None:
+        asked = Path(str(provider.weights)).name
+        kept = self._running_text()
+        self._show_model()
+        self.controls.set_model_status(f"could not load {asked} with {backend}; " + (f"kept {kept}" if kept else
+                                                                                    "no model loaded"), str(error))
+        if self.session is None and self.predictor is None:
             self.video.set_placeholder("No model loaded\n\nFile ▸ Open weights…")
+            self.video.set_badge("NO MODEL")  # over the preview frame, if one is shown
         other = "choose another backend or " if len(self._backends_offered()) > 1 else ""
-        self.errors.report(f"Cannot load the model ({backend}, {Path(str(provider.weights)).name})",
-                           f"{error}\n\nThe window stays usable: {other}open weights with File ▸ Open weights…")
+        keeps = f"{kept} keeps running; " if kept else ""
+        self.errors.report(f"Cannot load the model ({backend}, {asked})",
+                           f"{error}\n\n{keeps}{other}open weights with File ▸ Open weights…")
 
     def _backends_offered(self) -> list[str]:
         try:
@@ -482,10 +562,20 @@ class MainWindow(QMainWindow):
         except Exception:  # noqa: BLE001 - a listing problem must not hide the model that is loaded
             return []
 
+    def _running_text(self) -> str:
+        """The file and precision the model on screen runs, e.g. "perception_n.int8cpu.onnx (int8cpu)"."""
+        if self.predictor is None:
+            return ""
+        path, precision = running_file(self.predictor)
+        name = path.name if path is not None else Path(str(self.provider.weights)).name
+        return f"{name} ({precision})" if precision else name
+
     def _show_model(self, status: str = "") -> None:
         predictor = self.predictor
-        self.controls.show_model(self.provider.weights, self._backends_offered(),
-                                 predictor.backend_name if predictor is not None else None, status)
+        path, precision = running_file(predictor) if predictor is not None else (None, "")
+        self.controls.show_model(path or self.provider.weights, self._backends_offered(),
+                                 predictor.backend_name if predictor is not None else None, status,
+                                 precision=precision, description=getattr(predictor, "description", "") or "")
 
     def _close_when_idle(self, predictor) -> None:
         """Close a replaced predictor once no retiring pipeline can still be inside it."""
@@ -513,40 +603,70 @@ class MainWindow(QMainWindow):
             self.session.refresh()
 
     def open_calibration(self, path) -> bool:
-        """A KITTI calib file or a camera YAML: distances on the boxes and the bird's-eye view panel."""
-        from calib.camera import load_camera_geometry
+        """A KITTI calib file, a camera YAML, or a folder of KITTI calib files matched to the frames by name
+        (um_000012.png ↔ um_000012.txt): distances on the boxes and the bird's-eye view panel."""
+        from core.errors import UserError
 
         try:
-            camera = load_camera_geometry(path)
-        except (OSError, ValueError) as e:
+            calibration = Calibration(path)
+        except UserError as e:
             self.errors.report(f"Cannot use the calibration {Path(str(path)).name}", str(e))
             return False
-        self.camera, self.calib_path = camera, Path(path)
+        self.calibration, self.calib_path = calibration, Path(path)
+        self._distances.clear()
+        self._last_calib_dir = str(self.calib_path if calibration.is_folder else self.calib_path.parent)
         self.controls.set_distance_available(True)
         self.bev.clear("Waiting for a frame…")
-        self.bev_box.setTitle(f"Bird's-eye view · {self.calib_path.name}")
-        self.actions["show_bev"].setEnabled(True)
+        self.bev_box.setTitle(f"Bird's-eye view · {calibration.name}")
         self.actions["show_bev"].setChecked(True)
         self._show_bev_box(True)
         session = self.session
         if session is not None:
-            session.renderer.distance = self._distance_for(session.info.size)
             self._attach_bev(session)
             session.refresh()
-        self.statusBar().showMessage(f"calibration {self.calib_path}", 5000)
+        self.statusBar().showMessage(f"calibration {self.calib_path.resolve()}", 5000)
         return True
 
-    def _distance_for(self, frame_size: tuple[int, int]):
-        return GroundDistance(self.camera.homography_for(frame_size)) if self.camera is not None else None
+    @property
+    def camera(self):
+        """The open calibration (None without one)."""
+        return self.calibration
+
+    def _camera_for(self, session: ViewerSession, result):
+        calibration = self.calibration
+        return calibration.camera_for(session.frame_name(result.index)) if calibration is not None else None
+
+    def _distance_for(self, session: ViewerSession, result):
+        """The frame's DistanceEstimator (its calib file's road plane at its size), or None. Any thread."""
+        camera = self._camera_for(session, result)
+        if camera is None:
+            return None
+        key = (id(camera), result.frame.size)
+        distance = self._distances.get(key)
+        if distance is None:
+            distance = self._distances[key] = GroundDistance(camera.homography_for(result.frame.size))
+        return distance
 
     def _attach_bev(self, session: ViewerSession) -> None:
-        """The BEV image is made on the output thread, only while the panel is shown."""
-        if self.camera is None or not self.actions["show_bev"].isChecked():
+        """The BEV image is made on the output thread, only while the panel is shown (one renderer per camera:
+        a calibration folder gives each frame its own)."""
+        if self.calibration is None or not self.actions["show_bev"].isChecked():
             session.bridge.prepare = None
             return
-        renderer = BirdsEyeRenderer(self.camera, self.overlay_style, self.settings.footprint_m, self.settings.bev_dim,
-                                    layers=lambda: session.renderer.layers)
-        session.bridge.prepare = renderer.render
+        renderers: dict[int, BirdsEyeRenderer] = {}
+
+        def prepare(result):
+            camera = self._camera_for(session, result)
+            if camera is None:
+                return None
+            renderer = renderers.get(id(camera))
+            if renderer is None:
+                renderer = renderers[id(camera)] = BirdsEyeRenderer(
+                    camera, self.overlay_style, self.settings.footprint_m, self.settings.bev_dim,
+                    layers=lambda: session.renderer.layers)
+            return renderer.render(result)
+
+        session.bridge.prepare = prepare
 
     def _show_bev_box(self, on: bool) -> None:
         was_visible = not self.bev_box.isHidden()
@@ -558,17 +678,54 @@ class MainWindow(QMainWindow):
             bev_width = min(self.settings.window_size[0] // 5, total // 3)
             self.views.setSizes([total - bev_width, bev_width])
 
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._fit_panels()
+
+    def _fit_panels(self) -> None:
+        """Below settings.compact_size the video would shrink to a strip (450×135 px at 1024×600): the
+        bird's-eye view (narrow windows) and the figures (short windows) give way to it; the HUD on the video
+        still shows FPS and latency. F2 shows the bird's-eye view anyway."""
+        if not hasattr(self, "actions"):  # a resize while the window is being built
+            return
+        narrow = self.width() < self.settings.compact_size[0]
+        short = self.height() < self.settings.compact_size[1]
+        if self.performance.isHidden() != short:
+            self.performance.setVisible(not short)
+        bev = self.calibration is not None and self.actions["show_bev"].isChecked() and not narrow
+        if self.bev_box.isHidden() == bev:
+            self._show_bev_box(bev)
+        compact = [what for what, hidden in (("bird's-eye view", narrow and self.calibration is not None),
+                                             ("figures", short)) if hidden]
+        if compact and compact != self._compact:
+            self.statusBar().showMessage(f"small window: the {' and the '.join(compact)} give way to the video "
+                                         f"(enlarge the window to see them)", 6000)
+        self._compact = compact
+
     def _show_bev_toggled(self, on: bool) -> None:
-        self._show_bev_box(on and self.camera is not None)
+        if on and self.calibration is None:  # F2 without a calibration: say why nothing appears
+            self.actions["show_bev"].setChecked(False)
+            self.statusBar().showMessage("the bird's-eye view needs a calibration: File ▸ Open calibration… "
+                                         "(a KITTI calib file or folder, or a camera YAML; or --calib)", 6000)
+            return
+        self._show_bev_box(on and self.calibration is not None)
         if self.session is not None:
             self._attach_bev(self.session)
             self.session.refresh()
+
+    def _toggle_layer(self, name: str) -> None:
+        """A layer's key (R B L D H): a layer that cannot be drawn says why instead of toggling silently."""
+        box = self.controls.layer_boxes[name]
+        if not box.isEnabled():
+            self.statusBar().showMessage(f"the {LAYER_LABELS[name].lower()} layer {box.toolTip()}", 6000)
+            return
+        self.controls.toggle_layer(name)
 
     # === outputs ====================================================================================================
     def _output_path(self, suffix: str) -> Path:
         session = self.session
         stem = file_stem(session.spec, session.info.kind) if session is not None else "viewer"
-        return Path(self.settings.output_dir) / f"{stem}{suffix}"
+        return (Path(self.settings.output_dir) / f"{stem}{suffix}").resolve()  # messages say where, wherever run
 
     def save_screenshot(self, path=None) -> Path | None:
         """The frame on screen (overlay at the source's resolution) as a PNG; its path, or None."""
@@ -579,12 +736,13 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage("nothing to save yet", 4000)
             return None
         index = self.last_frame.result.index if self.last_frame is not None else 0
-        path = Path(path) if path else self._output_path(f"_frame{index:06d}.png")
+        # numbered as the position counter counts (frame 1 of N), not from 0
+        path = Path(path) if path else self._output_path(f"_frame{index + 1:06d}.png")
         path.parent.mkdir(parents=True, exist_ok=True)
         if not cv2.imwrite(str(path), image):
             self.errors.report("Cannot save the screenshot", f"cannot write {path} (is the folder writable?)")
             return None
-        self.statusBar().showMessage(f"saved {path}", 6000)
+        self.statusBar().showMessage(f"saved {path.resolve()}", 6000)
         return path
 
     def set_recording(self, on: bool, path=None) -> Path | None:
@@ -604,13 +762,15 @@ class MainWindow(QMainWindow):
             return session.recorder.path
         path = Path(path) if path else self._output_path(f"_{time.strftime('%Y%m%d-%H%M%S')}.mp4")
         try:
-            started = session.recorder.start(path)
+            codec, note = recording_codec(self.settings.recording_codecs, path.suffix or ".mp4")
+            started = session.recorder.start(path, codec)
         except OSError as e:
             self.errors.report("Cannot record", str(e))
             self._show_recording(False)
             return None
         self._show_recording(True)
-        self.statusBar().showMessage(f"recording to {started}", 4000)
+        how = note or CODEC_NAMES.get(codec, codec)
+        self.statusBar().showMessage(f"recording to {Path(started).resolve()} ({how})", 8000)
         return started
 
     def _show_recording(self, on: bool) -> None:
@@ -620,7 +780,7 @@ class MainWindow(QMainWindow):
             self.record_label.setText("")
 
     def _recording_saved(self, path: Path, frames: int) -> None:
-        self.statusBar().showMessage(f"saved {path} ({frames} frames)", 8000)
+        self.statusBar().showMessage(f"saved {Path(path).resolve()} ({frames} frames)", 8000)
 
     # === periodic: figures, state ===================================================================================
     def _refresh_figures(self) -> None:
@@ -628,7 +788,8 @@ class MainWindow(QMainWindow):
         if session is None:
             return
         snapshot = session.pipeline.snapshot()
-        self.stats.show_snapshot(snapshot)
+        self.stats.show_snapshot(snapshot, playing=session.playing, counted_from=session.passes.base)
+        self._show_pace(session, snapshot)
         self.dropped_label.setText(f"dropped {snapshot.frames_dropped}")
         recorder = session.recorder
         if recorder.error:
@@ -638,6 +799,18 @@ class MainWindow(QMainWindow):
         elif recorder.recording:
             self.record_label.setText(f"● REC {recorder.frames_written} frames")
         self._sync_state()
+
+    def _show_pace(self, session, snapshot) -> None:
+        """Say when a replay plays slower than the speed box asks (every frame is processed, so a slow model
+        slows the clip down instead of skipping frames)."""
+        text = ""
+        fps = session.info.fps
+        if session.playing and not session.info.live and session.speed > 0 and fps and snapshot.frames_out > 10:
+            target, actual = fps * session.speed, snapshot.fps_end_to_end
+            if 0 < actual < 0.9 * target:
+                text = f"⚠ behind real time: {actual:.1f} of {target:g} FPS"
+        self.pace_label.setText(text)
+        self.pace_label.setVisible(bool(text))
 
     def _sync_state(self) -> None:
         session = self.session
@@ -675,10 +848,18 @@ class MainWindow(QMainWindow):
             self.open_weights(path)
 
     def _ask_calibration(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Open a camera calibration", self._last_dir,
+        path, _ = QFileDialog.getOpenFileName(self, "Open a camera calibration", self._calibration_dir(),
                                               "Calibrations (*.txt *.yaml *.yml);;All files (*)")
         if path:
             self.open_calibration(path)
+
+    def _ask_calibration_folder(self) -> None:
+        path = QFileDialog.getExistingDirectory(self, "Open a folder of KITTI calib files", self._calibration_dir())
+        if path:
+            self.open_calibration(path)
+
+    def _calibration_dir(self) -> str:
+        return self._last_calib_dir or self._last_dir
 
     def _show_shortcuts(self) -> None:
         box = QMessageBox(QMessageBox.NoIcon, "Keyboard shortcuts", SHORTCUTS_HELP, QMessageBox.Close, self)

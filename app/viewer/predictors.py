@@ -19,6 +19,18 @@ def _installed(*packages: str) -> bool:
     return all(importlib.util.find_spec(p) is not None for p in packages)
 
 
+def running_file(predictor) -> tuple[Path | None, str]:
+    """(the file the predictor's engine runs, its precision): the INT8 CPU sibling a .pt runs as, the .pt that
+    torch runs for an .onnx, ... — what is running, not what was asked for. (None, "") when it cannot tell."""
+    backend = getattr(predictor, "backend", None)
+    # ONNX Runtime and TensorRT know their file; torch's checkpoint is the one build() handed it
+    path = getattr(backend, "path", None) or getattr(predictor, "weights_file", None)
+    precision = getattr(backend, "precision", None) or getattr(predictor, "precision", None)
+    if precision is None and getattr(backend, "name", "") == "torch":
+        precision = "fp32"  # the checkpoint runs as stored (FP16 storage is loaded into FP32)
+    return (Path(path) if path else None), str(precision or "")
+
+
 class PredictorProvider:
     """Predictors for one weights file (.pt, .onnx or .engine; default nets.config.DEFAULT_WEIGHTS)."""
 
@@ -56,19 +68,50 @@ class PredictorProvider:
                 found.append(name)
         return found
 
-    def build(self, backend: str = "auto", conf: float | None = None, iou: float | None = None):
-        """A loaded and warmed-up predictor (slow: call it off the GUI thread). Raises what load_predictor raises."""
+    def build(self, backend: str = "auto", conf: float | None = None, iou: float | None = None, warmup: bool = True):
+        """A loaded (and warmed-up) predictor (slow: call it off the GUI thread). Raises what load_predictor raises.
+
+        warmup=False: the first frames pay for it instead (the first model of a window: nothing plays yet that
+        a slow first frame could stall, and the first picture comes sooner)."""
         import nets  # noqa: F401  (offline ultralytics before anything imports it)
         from nets.predictor import load_predictor
 
         weights = self.weights if backend == "auto" else self.file_for(backend)
-        predictor = load_predictor(weights, backend=backend, device=self.device, conf=conf, iou=iou,
-                                   precision=self.precision)
+        try:
+            predictor = load_predictor(weights, backend=backend, device=self.device, conf=conf, iou=iou,
+                                       precision=self.precision)
+        except Exception as e:  # noqa: BLE001 - re-raised, named after the file the user opened
+            predictor = self._torch_instead(backend, conf, iou, e)
+            weights = self.weights
+        predictor.weights_file = Path(weights)
+        if not warmup:
+            return predictor
         try:
             predictor.warmup()
         except BaseException:
             predictor.close()
             raise
+        return predictor
+
+    def _torch_instead(self, backend: str, conf: float, iou: float, error: Exception):
+        """auto on a .pt opens the ONNX file beside it first; when that file is broken, run the .pt itself with
+        torch (and say so) rather than report an error about a file the user never chose."""
+        from core.errors import UserError
+        from nets.backends.base import BackendUnavailableError
+        from nets.predictor import load_predictor
+
+        w = self.weights
+        if backend != "auto" or w.suffix != ".pt" or isinstance(error, (BackendUnavailableError, OSError)) \
+                or "torch" not in self.backends():
+            if isinstance(error, UserError) or w.name in str(error):
+                raise error
+            raise UserError(f"cannot load {w.name} with {backend}: {error}") from error
+        try:
+            predictor = load_predictor(w, backend="torch", device=self.device, conf=conf, iou=iou)
+        except Exception as torch_error:  # noqa: BLE001
+            raise UserError(f"cannot load {w.name}: {torch_error} (the ONNX file beside it failed too: {error})") \
+                from torch_error
+        predictor.choice_reason = f"the ONNX file beside {w.name} failed ({error}); running {w.name} with torch"
         return predictor
 
     def with_weights(self, weights: str | Path) -> PredictorProvider:

@@ -23,9 +23,11 @@ class RecordingSink:
     report; the pipeline itself goes on (a full disk must not stop the perception).
     """
 
-    def __init__(self, fps: float | None, config: dict | None = None):
+    def __init__(self, fps: float | None, config: dict | None = None, compose=None):
+        """compose(result) → the image to write (default: the result's overlay): the viewer adds its text."""
         self.fps = fps
         self.config = config
+        self.compose = compose or (lambda result: result.image)
         self._lock = threading.Lock()
         self._writer: VideoWriter | None = None
         self._last: FrameResult | None = None
@@ -45,14 +47,16 @@ class RecordingSink:
         writer = self._writer
         return writer.frames_written if writer is not None else 0
 
-    def start(self, path: str | Path) -> Path:
-        """Start writing to `path` (its folder is created). OSError when it cannot be written."""
+    def start(self, path: str | Path, codec: str | None = None) -> Path:
+        """Start writing to `path` (its folder is created) with `codec` (default: the config's). OSError when it
+        cannot be written."""
         with self._lock:
             if self._writer is not None:
                 raise RuntimeError(f"already recording to {self._writer.path}")
-            writer = VideoWriter(path, self.fps, config=self.config)
+            writer = VideoWriter(path, self.fps, codec=codec, config=self.config)
             if self._last is not None:
-                writer.write_image(self._last.image)  # opens the file now, so a bad path fails here, in the GUI
+                # opens the file now, so a bad path fails here, in the GUI
+                writer.write_image(self.compose(self._last))
             self._writer, self.error = writer, None
             return writer.path
 
@@ -75,7 +79,7 @@ class RecordingSink:
             if self._writer is None:
                 return
             try:
-                self._writer.write_image(result.image)
+                self._writer.write_image(self.compose(result))
             except Exception as e:  # noqa: BLE001 - reported by the GUI, the stream goes on
                 self.error = f"recording to {self._writer.path} stopped: {e}"
                 writer, self._writer = self._writer, None

@@ -11,11 +11,36 @@ from __future__ import annotations
 from PyQt5.QtCore import QObject
 
 from ..frames import Thresholds
-from ..overlay import OverlayLayers, OverlayRenderer
+from ..overlay import OverlayLayers
+from .annotations import Annotator, ShapesOnlyRenderer
 from ..pipeline import Pipeline
 from .bridge import PipelineBridge
 from .pacing import PacedSource
 from .recording import RecordingSink
+
+
+class PassCounter:
+    """A sink that notes where the current pass over a file or folder began: frame 0 delivered after a later frame
+    (the loop, a replay from the end, Home) starts a pass. `base` is (in, out, dropped) of the pipeline's counters
+    then, so the window counts one pass ("out 41 / 76"), not every replay added up.
+
+    On the output thread, before the frame's own stats: the pipeline's out count is exact there; its in count
+    less the frames read of the new pass (the source's position) is right to within the frame being read."""
+
+    def __init__(self, pipeline_stats, source):
+        self.stats, self.source = pipeline_stats, source
+        self.base = (0, 0, 0)
+        self._last: int | None = None
+
+    def write(self, result) -> None:
+        if result.index == 0 and self._last is not None and self._last > 0:
+            s = self.stats
+            read = getattr(self.source, "position", 0) or 0
+            self.base = (s.frames_in - read, s.frames_out, sum(s.dropped.values()))
+        self._last = result.index
+
+    def close(self) -> None:
+        pass
 
 
 class ViewerSession:
@@ -26,19 +51,29 @@ class ViewerSession:
     """
 
     def __init__(self, source, spec: str, predictor, *, thresholds: Thresholds, layers: OverlayLayers,
-                 distance=None, speed: float = 1.0, config: dict, parent: QObject | None = None):
+                 distance_for=None, speed: float = 1.0, config: dict, parent: QObject | None = None,
+                 loop: bool = False):
+        """distance_for(session, result): the frame's DistanceEstimator or None (a calibration can be per frame);
+        loop: start again at the end of a file or folder (else wait there)."""
         self.spec = spec
         self.info = source.info
+        self._files = getattr(source, "files", None)  # an image folder's files: frames are named by them
         fallback_fps = float(config["writers"]["default_fps"])
         self.paced = None if self.info.live else PacedSource(source, speed, fallback_fps=fallback_fps)
-        self.recorder = RecordingSink(self.info.fps or fallback_fps, config)
-        self.renderer = OverlayRenderer(layers=layers, distance=distance, config=config)
+        self.renderer = ShapesOnlyRenderer(layers=layers, config=config)
+        self.distance_for = distance_for or (lambda session, result: None)
+        self.annotator = Annotator(self.renderer, lambda result: self.distance_for(self, result), self.hud_text)
+        self.recorder = RecordingSink(self.info.fps or fallback_fps, config, compose=self.annotator.composed)
         # one frame per queue: the stages still overlap, and the frame on screen stays close to the newest
         # read (a replay slower than its pace waits in fewer queued frames; a pause or seek answers sooner)
         self.pipeline = Pipeline(self.paced or source, predictor, sinks=[self.recorder], renderer=self.renderer,
-                                 thresholds=thresholds, at_end="pause", queue_size=1, config=config, name="viewer")
+                                 thresholds=thresholds, at_end="loop" if loop else "pause", queue_size=1,
+                                 config=config, name="viewer")
+        self.passes = PassCounter(self.pipeline.stats, self.paced or source)
+        self.pipeline.sinks.append(self.passes)
         self.bridge = PipelineBridge(parent=parent)
         self.bridge.attach(self.pipeline)
+        self.shown_index: int | None = None  # the frame on screen (the window sets it as it shows one)
 
     # --- what it is ------------------------------------------------------------------------------------------------
     @property
@@ -65,7 +100,40 @@ class ViewerSession:
 
     @property
     def last_index(self) -> int | None:
-        return self.pipeline.stats.last_index
+        """The frame on screen. Not the pipeline's last delivered index: the output thread stamps that after the
+        frame's callbacks, so a key pressed as the frame appears could step from the frame before it."""
+        return self.shown_index if self.shown_index is not None else self.pipeline.stats.last_index
+
+    def frame_name(self, index: int) -> str | None:
+        """The name (file stem) of frame `index` of an image folder, e.g. um_000012; None for other sources."""
+        files = self._files
+        if files and 0 <= index < len(files):
+            return files[index].stem
+        return None
+
+    def hud_text(self, result) -> str:
+        """The HUD line: end-to-end FPS and latency ("–" while paused or stepping), the backend, the position."""
+        pipeline = self.pipeline
+        fps, latency = pipeline.stats.hud_figures()
+        playing = not pipeline.paused and fps > 0
+        parts = [f"{fps:.1f} FPS" if playing else "– FPS", f"{latency:.0f} ms" if playing else "– ms",
+                 result.perception.backend or pipeline.backend_name()]
+        if self.info.live:
+            dropped = sum(pipeline.stats.dropped.values())
+            if dropped:
+                parts.append(f"{dropped} dropped")
+        elif self.frame_count:
+            parts.append(f"frame {result.index + 1}/{self.frame_count}")
+        return " | ".join(parts)
+
+    @property
+    def loop(self) -> bool:
+        return self.pipeline.at_end == "loop"
+
+    @loop.setter
+    def loop(self, on: bool) -> None:
+        # read by the capture thread each time it reaches the end
+        self.pipeline.at_end = "loop" if on else "pause"
 
     # --- controls --------------------------------------------------------------------------------------------------
     def start(self, paused: bool = False) -> None:

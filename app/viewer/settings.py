@@ -30,6 +30,8 @@ class ViewerSettings:
     video_suffixes: what the open-file dialog lists besides the runtime config's image suffixes.
     footprint_m: (width, length) of each class on the bird's-eye view.
     bev_dim: brightness of the camera image under the bird's-eye view's road layer (0-1).
+    compact_size: below this width the bird's-eye view, below this height the figures panel give way to the video.
+    recording_codecs: recordings use the first of these four-character codes OpenCV can write here.
     """
 
     speeds: tuple[float, ...] = (0.25, 0.5, 1.0, 2.0, 4.0, 0.0)
@@ -43,6 +45,8 @@ class ViewerSettings:
     video_suffixes: tuple[str, ...] = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv")
     footprint_m: dict[str, tuple[float, float]] = field(default_factory=_default_footprints)
     bev_dim: float = 0.55
+    recording_codecs: tuple[str, ...] = ("avc1", "mp4v")
+    compact_size: tuple[int, int] = (1200, 700)
 
     @classmethod
     def from_config(cls, config: dict | None = None, **overrides) -> ViewerSettings:
@@ -53,7 +57,7 @@ class ViewerSettings:
         unknown = sorted(set(section) - known)
         if unknown:
             raise ConfigError(f"unknown viewer settings {unknown}; known: {sorted(known)}")
-        for key in ("speeds", "window_size", "video_suffixes"):
+        for key in ("speeds", "window_size", "video_suffixes", "recording_codecs", "compact_size"):
             if key in section:
                 section[key] = tuple(section[key])
         if "footprint_m" in section:

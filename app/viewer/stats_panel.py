@@ -78,24 +78,37 @@ class StatsPanel(QWidget):
             value.setText("–")
         self.graph.clear()
 
-    def show_snapshot(self, s: StatsSnapshot) -> None:
+    def show_snapshot(self, s: StatsSnapshot, playing: bool = True, counted_from: tuple[int, int, int] = (0, 0, 0)) \
+            -> None:
+        """playing False (paused, stepping, at the end): the rates and latencies read "–" (a step is no frame
+        rate, and a paused frame's latency is the pause). counted_from: (in, out, dropped) when this pass over
+        the clip began, so the counters do not add up replays."""
         e2e = s.latency_ms.get("end_to_end", {})
         fps = s.fps_end_to_end
-        self.fps.setText(f"{fps:.1f}" if fps else "–")
-        self.latency.setText(f"{e2e.get('p50', 0):.0f} ms" if s.frames_out else "–")
-        self.values["throughput"].setText(
-            f"capture {s.fps.get('capture', 0):.1f} · infer {s.fps.get('infer', 0):.1f} · "
-            f"out {s.fps.get('output', 0):.1f} FPS")
-        self.values["latency"].setText(f"p50 {e2e.get('p50', 0):.0f} · p95 {e2e.get('p95', 0):.0f} · "
-                                       f"max {e2e.get('max', 0):.0f} ms")
-        lat = s.latency_ms
-        p50 = {k: lat.get(k, {}).get("p50", 0.0) for k in ("infer_wait", "output_wait", "infer", "overlay", "output")}
-        # where the end-to-end time goes (from the frame's capture stamp, so a replay's pacing wait is not in it):
-        # waiting in the two queues, the predictor, drawing, the sinks and the hand-over to this window
-        self.values["stages"].setText(f"queued {p50['infer_wait'] + p50['output_wait']:.0f} · infer {p50['infer']:.0f}"
-                                      f" · draw {p50['overlay']:.0f} · out {p50['output']:.0f} ms")
+        live_figures = playing and bool(fps)
+        self.fps.setText(f"{fps:.1f}" if live_figures else "–")
+        self.latency.setText(f"{e2e.get('p50', 0):.0f} ms" if live_figures and e2e.get("max") else "–")
+        if live_figures:
+            self.values["throughput"].setText(
+                f"capture {s.fps.get('capture', 0):.1f} · infer {s.fps.get('infer', 0):.1f} · "
+                f"out {s.fps.get('output', 0):.1f} FPS")
+            self.values["latency"].setText(f"p50 {e2e.get('p50', 0):.0f} · p95 {e2e.get('p95', 0):.0f} · "
+                                           f"max {e2e.get('max', 0):.0f} ms")
+            lat = s.latency_ms
+            p50 = {k: lat.get(k, {}).get("p50", 0.0)
+                   for k in ("infer_wait", "output_wait", "infer", "overlay", "output")}
+            # where the end-to-end time goes (from the frame's capture stamp, so a replay's pacing wait is not in
+            # it): waiting in the two queues, the predictor, drawing, the sinks and the hand-over to this window
+            self.values["stages"].setText(f"queued {p50['infer_wait'] + p50['output_wait']:.0f} · "
+                                          f"infer {p50['infer']:.0f} · draw {p50['overlay']:.0f} · "
+                                          f"out {p50['output']:.0f} ms")
+        else:
+            for key in ("throughput", "latency", "stages"):
+                self.values[key].setText("–")
         model = s.model_ms
         self.values["model"].setText(" · ".join(f"{k} {model[k]['p50']:.1f}" for k in ("pre", "infer", "post")
                                                 if k in model) + " ms" if model else "–")
         total = f" / {s.frame_count}" if s.frame_count else ""
-        self.values["frames"].setText(f"in {s.frames_in} · out {s.frames_out}{total} · dropped {s.frames_dropped}")
+        frames_in, frames_out, dropped = (s.frames_in - counted_from[0], s.frames_out - counted_from[1],
+                                          s.frames_dropped - counted_from[2])
+        self.values["frames"].setText(f"in {frames_in} · out {frames_out}{total} · dropped {dropped}")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from PyQt5.QtCore import QPointF, QRectF, QSize, Qt, QTimer, pyqtSignal
 from PyQt5.QtGui import QColor, QIcon, QPainter, QPixmap, QPolygonF
-from PyQt5.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSlider, QStyle, QToolButton, QWidget
+from PyQt5.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSlider, QStyle, QStyleOptionSlider, QToolButton, QWidget
 
 ICON_SIZE = QSize(20, 20)
 
@@ -38,6 +38,23 @@ def painted_icon(kind: str, color: QColor = QColor(225, 228, 235), size: int = 2
         raise ValueError(f"unknown icon {kind!r}")
     p.end()
     return QIcon(pixmap)
+
+
+class SeekSlider(QSlider):
+    """A slider whose track jumps to the frame clicked (a plain QSlider moves one page towards it), then drags."""
+
+    def mousePressEvent(self, event) -> None:
+        if event.button() == Qt.LeftButton and self.isEnabled():
+            option = QStyleOptionSlider()
+            self.initStyleOption(option)
+            handle = self.style().subControlRect(QStyle.CC_Slider, option, QStyle.SC_SliderHandle, self)
+            if not handle.contains(event.pos()):
+                groove = self.style().subControlRect(QStyle.CC_Slider, option, QStyle.SC_SliderGroove, self)
+                span = max(1, groove.width() - handle.width())
+                x = event.pos().x() - groove.x() - handle.width() // 2
+                self.setValue(QStyle.sliderValueFromPosition(self.minimum(), self.maximum(), x, span,
+                                                             option.upsideDown))
+        super().mousePressEvent(event)  # on the handle now: a drag goes on from the click
 
 
 def speed_text(speed: float) -> str:
@@ -75,7 +92,7 @@ class TransportBar(QWidget):
         self.step = self._button(painted_icon("next"), "Next frame (→)")
         self.step.clicked.connect(self.step_requested)
 
-        self.seek = QSlider(Qt.Horizontal)
+        self.seek = SeekSlider(Qt.Horizontal)
         self.seek.setFocusPolicy(Qt.NoFocus)
         self.seek.setToolTip("frame position (files and folders)")
         self.seek.valueChanged.connect(self._seek_moved)

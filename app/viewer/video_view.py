@@ -1,4 +1,5 @@
-"""The video panel: the newest overlaid frame, scaled to the widget with its aspect ratio kept."""
+"""The video panel: the newest overlaid frame, scaled to the widget with its aspect ratio kept, and its text (box
+labels, the HUD) drawn after scaling, at the widget's font size, so it reads the same at any frame size."""
 
 from __future__ import annotations
 
@@ -7,7 +8,10 @@ from PyQt5.QtCore import QRectF, QSize, Qt
 from PyQt5.QtGui import QColor, QFont, QPainter
 from PyQt5.QtWidgets import QSizePolicy, QWidget
 
+from .annotations import FrameText
 from .images import ImageView
+
+TEXT_POINT_SCALE = 1.0  # box labels and the HUD at the window font's size (readable, whatever the frame's size)
 
 
 def fit_rect(image_w: int, image_h: int, area: QRectF) -> QRectF:
@@ -29,23 +33,37 @@ class VideoView(QWidget):
         self._view: ImageView | None = None
         self._placeholder = placeholder
         self._badge = ""
+        self._text: FrameText | None = None
+        self.composer = None  # anything with compose(image, FrameText) → image: current_image() as saved
         self.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Expanding)
-        self.setMinimumSize(320, 180)
+        self.setMinimumSize(240, 135)
         self.setAttribute(Qt.WA_OpaquePaintEvent)  # every pixel is painted: Qt need not clear first
 
     def sizeHint(self) -> QSize:
         return QSize(1024, 576)
 
-    def set_image(self, image: np.ndarray) -> None:
+    def set_image(self, image: np.ndarray, text: FrameText | None = None) -> None:
         self._view = ImageView(image)
+        self._text = text
         self.update()
 
     def current_image(self) -> np.ndarray | None:
-        """The array on screen (the overlay as drawn by the pipeline, at the source's resolution)."""
-        return self._view.array if self._view is not None else None
+        """The frame on screen at the source's resolution: the pipeline's overlay with the text on screen drawn
+        into it (what a screenshot saves)."""
+        if self._view is None:
+            return None
+        if self.composer is None or self._text is None:
+            return self._view.array
+        return self.composer.compose(self._view.array, self._text)
+
+    @property
+    def text(self) -> FrameText | None:
+        """The labels and HUD drawn over the frame on screen."""
+        return self._text
 
     def clear(self, placeholder: str | None = None) -> None:
         self._view = None
+        self._text = None
         if placeholder is not None:
             self._placeholder = placeholder
         self.update()
@@ -79,6 +97,9 @@ class VideoView(QWidget):
         painter.setRenderHint(QPainter.SmoothPixmapTransform)
         target = self.image_rect()
         painter.drawImage(target, self._view.qimage)
+        painter.setClipRect(target)  # text never spills out of the frame onto the panels around it
+        if self._text is not None:
+            self._paint_text(painter, target, self._text)
         if self._badge:
             self._paint_badge(painter, target)
 
@@ -95,3 +116,36 @@ class VideoView(QWidget):
         painter.drawRoundedRect(box, 5, 5)
         painter.setPen(QColor(240, 240, 240))
         painter.drawText(box, Qt.AlignCenter, self._badge)
+
+    def _text_font(self, bold: bool = False) -> QFont:
+        font = QFont(self.font())
+        font.setPointSizeF(font.pointSizeF() * TEXT_POINT_SCALE)
+        font.setBold(bold)
+        return font
+
+    def _paint_text(self, painter: QPainter, target: QRectF, text: FrameText) -> None:
+        scale = target.width() / self._view.width
+        painter.setRenderHint(QPainter.Antialiasing)
+        painter.setRenderHint(QPainter.TextAntialiasing)
+        if text.labels:
+            painter.setFont(self._text_font(bold=True))
+            metrics = painter.fontMetrics()
+            h = metrics.height() + 2
+            for (x1, y1, _, _), label, (b, g, r) in text.labels:
+                x, y = target.x() + x1 * scale, target.y() + y1 * scale
+                w = metrics.horizontalAdvance(label) + 8
+                top = y - h if y - h >= target.top() else y  # above the box, inside it at the frame's top
+                tag = QRectF(min(x, target.right() - w), top, w, h)
+                painter.fillRect(tag, QColor(r, g, b))
+                painter.setPen(QColor(0, 0, 0))
+                painter.drawText(tag, Qt.AlignCenter, label)
+        if text.hud:
+            painter.setFont(self._text_font())
+            metrics = painter.fontMetrics()
+            box = QRectF(target.x() + 6, target.y() + 6, metrics.horizontalAdvance(text.hud) + 16,
+                         metrics.height() + 8)
+            painter.setPen(Qt.NoPen)
+            painter.setBrush(QColor(0, 0, 0, 150))
+            painter.drawRoundedRect(box, 4, 4)
+            painter.setPen(QColor(245, 245, 245))
+            painter.drawText(box, Qt.AlignCenter, text.hud)
