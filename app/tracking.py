@@ -256,7 +256,8 @@ class ObjectTracker:
         None without a calibration.
         """
         t0 = time.perf_counter()
-        if self._last_t is not None and (t <= self._last_t or t - self._last_t > self.config.reset_gap_s):
+        # the same time again is the same frame re-run (a paused viewer refreshing after a threshold change)
+        if self._last_t is not None and (t < self._last_t or t - self._last_t > self.config.reset_gap_s):
             self.reset()
             self.resets += 1
         self._last_t = t

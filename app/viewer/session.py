@@ -35,8 +35,11 @@ class ViewerSession:
         self.renderer = OverlayRenderer(layers=layers, distance=distance, config=config)
         # one frame per queue: the stages still overlap, and the frame on screen stays close to the newest
         # read (a replay slower than its pace waits in fewer queued frames; a pause or seek answers sooner)
+        from ..tracking import ObjectTracker  # track ids, distances over time, collision warnings (tracking:)
+
         self.pipeline = Pipeline(self.paced or source, predictor, sinks=[self.recorder], renderer=self.renderer,
-                                 thresholds=thresholds, at_end="pause", queue_size=1, config=config, name="viewer")
+                                 thresholds=thresholds, at_end="pause", queue_size=1, config=config, name="viewer",
+                                 tracker=ObjectTracker.from_config(config))
         self.bridge = PipelineBridge(parent=parent)
         self.bridge.attach(self.pipeline)
 
