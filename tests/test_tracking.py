@@ -238,3 +238,16 @@ def test_missing_lap_is_reported_not_installed(monkeypatch):
     with pytest.raises(MissingDependencyError, match="lap"):
         tracking.ObjectTracker(TrackingConfig.from_config(load_runtime_config()))
     assert calls == []
+
+
+def test_on_road_needs_road_under_most_of_the_bottom_edge(homography):
+    """Road under a quarter of the strip below the box (a guard rail box on the shoulder) is not enough."""
+    row = car_row(homography, 0.0, 20.0)
+    x1, _, x2, y2 = row[:4]
+    tr = tracker(tracking__confirm_frames=1)
+    p = perception([row], road=0.0)
+    mid = int(x1 + (x2 - x1) / 4)
+    p.road_probs[0, int(y2) + 1:, mid:mid + int((x2 - x1) / 8)] = 1.0  # road under a quarter of the strip only
+    assert tr.update(0.0, p, 0.5, homography, 0).tracks[0].unmeasured == "not on the road"
+    p.road_probs[0, int(y2) + 1:, :] = 1.0
+    assert tr.update(0.1, p, 0.5, homography, 1).tracks[0].measured
