@@ -135,8 +135,9 @@ class OverlayRenderer:
         if tracks is not None:
             from .track_overlay import draw_tracks
 
-            draw_tracks(out, tracks if layers.boxes else replace(tracks, tracks=[t for t in tracks.tracks if t.warning]),
-                        self.style, self.warning_color, distance=layers.distance)
+            if not layers.boxes:  # boxes off: only warnings stay visible
+                tracks = replace(tracks, tracks=[t for t in tracks.tracks if t.warning])
+            draw_tracks(out, tracks, self.style, self.warning_color, distance=layers.distance)
         if layers.hud and hud:
             self.draw_hud(out, hud)
         return out

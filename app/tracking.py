@@ -92,7 +92,8 @@ class TrackingConfig:
                       distance_conf=float(t.get("distance_conf", 0.5)), plausible_width_m=tuple(widths),
                       require_on_road=bool(t.get("require_on_road", True)),
                       road_probe_rows=int(t.get("road_probe_rows", 6)),
-                      road_min_fraction=float(t.get("road_min_fraction", 0.5)), trail_length=int(t.get("trail_length", 20)),
+                      road_min_fraction=float(t.get("road_min_fraction", 0.5)),
+                      trail_length=int(t.get("trail_length", 20)),
                       reset_gap_s=float(t.get("reset_gap_s", 1.0)), filter=FilterConfig.from_config(t.get("filter")),
                       warning=WarningConfig.from_config(config.get("warning")))
         except (TypeError, ValueError) as e:
