@@ -60,19 +60,23 @@ class WarningConfig:
     """ttc_s: warn when the time to collision is at most this (2.7 s: the NHTSA NCAP FCW test's latest alert).
     min_distance_m: also warn when an object in the corridor is closer than this, however slow (0: never).
     corridor_width_m: width of the ego corridor centred on the camera.
-    min_closing_speed_mps: below this the object is not closing and has no TTC."""
+    min_closing_speed_mps: below this the object is not closing and has no TTC.
+    hold_s: a warning stays on this long after the last frame that raised it (one unmeasured frame or a TTC
+        wobbling around the threshold must not blink it off and on: each start is an event the user hears)."""
 
     ttc_s: float = 2.7
     min_distance_m: float = 5.0
     corridor_width_m: float = 3.6
     min_closing_speed_mps: float = 0.5
+    hold_s: float = 0.5
 
     @classmethod
     def from_config(cls, section: dict | None) -> WarningConfig:
         s, w = section or {}, "warning"
         return cls(_positive(s, "ttc_s", cls.ttc_s, w), _positive(s, "min_distance_m", cls.min_distance_m, w, True),
                    _positive(s, "corridor_width_m", cls.corridor_width_m, w),
-                   _positive(s, "min_closing_speed_mps", cls.min_closing_speed_mps, w))
+                   _positive(s, "min_closing_speed_mps", cls.min_closing_speed_mps, w),
+                   _positive(s, "hold_s", cls.hold_s, w, True))
 
     def in_corridor(self, x_m: float) -> bool:
         return abs(x_m) <= self.corridor_width_m / 2

@@ -213,6 +213,7 @@ class _Memory:
     trail: deque = field(default_factory=deque)
     range: RangeFilter | None = None
     warning: bool = False
+    warn_until: float = -math.inf  # the warning is held on until then (WarningConfig.hold_s)
 
 
 class ObjectTracker:
@@ -289,6 +290,10 @@ class ObjectTracker:
                           names[cls] if 0 <= cls < len(names) else str(cls), memory.hits,
                           memory.hits >= self.config.confirm_frames, list(memory.trail))
             self._measure(track, memory, t, perception, road_threshold, homography)
+            if track.warning:
+                memory.warn_until = t + self.config.warning.hold_s
+            elif memory.warning and t <= memory.warn_until:
+                track.warning = True  # held: raised moments ago
             if track.warning and not memory.warning:
                 self.warning_events += 1
                 events.append({"type": FCW, "track_id": track_id, "frame": frame_index, "t": round(t, 4),
@@ -305,16 +310,20 @@ class ObjectTracker:
         return TrackFrame(tracks, events, homography is not None, ms)
 
     def _forget(self, t: float, seen: set, events: list, frame_index) -> None:
-        """Tracks not matched this frame stop warning; their memory goes once BYTETracker has dropped them."""
+        """Tracks not matched this frame stop warning once the hold is over; their memory goes once BYTETracker
+        has dropped them."""
         alive = {tr.track_id for tr in self._tracker.tracked_stracks + self._tracker.lost_stracks}
         for track_id in list(self._memory):
             if track_id in seen:
                 continue
             memory = self._memory[track_id]
-            if memory.warning:
+            if memory.warning and t > memory.warn_until:
                 memory.warning = False
                 events.append({"type": FCW + "_end", "track_id": track_id, "frame": frame_index, "t": round(t, 4)})
             if track_id not in alive:
+                if memory.warning:
+                    events.append({"type": FCW + "_end", "track_id": track_id, "frame": frame_index,
+                                   "t": round(t, 4)})
                 del self._memory[track_id]
 
     def _measure(self, track: Track, memory: _Memory, t: float, perception: Perception, road_threshold: float,

@@ -251,3 +251,18 @@ def test_on_road_needs_road_under_most_of_the_bottom_edge(homography):
     assert tr.update(0.0, p, 0.5, homography, 0).tracks[0].unmeasured == "not on the road"
     p.road_probs[0, int(y2) + 1:, :] = 1.0
     assert tr.update(0.1, p, 0.5, homography, 1).tracks[0].measured
+
+
+def test_a_warning_is_held_through_a_frame_without_a_measurement(homography):
+    """One frame in which the car is not measurable (no road under it) must not end the warning and start it
+    again: one start event, the warning on in that frame too (held for warning.hold_s)."""
+    tr = tracker()
+    states = []
+    for i in range(20):
+        t = i / FPS
+        road = 0.0 if i == 14 else 1.0
+        states.append(tr.update(t, perception([car_row(homography, 0.0, 30.0 - 10.0 * t)], road=road), 0.5,
+                                homography, i))
+    assert states[14].tracks[0].unmeasured == "not on the road" and states[14].tracks[0].warning
+    assert states[13].warning and states[15].warning
+    assert [e["type"] for s in states for e in s.events] == [FCW]
