@@ -43,8 +43,11 @@ def banner_text(track_frame) -> str | None:
     urgent = track_frame.most_urgent()
     if urgent is None:
         return None
+    text = f"FORWARD COLLISION WARNING  #{urgent.track_id} {urgent.class_name}"
+    if urgent.distance_m is None:  # held on through a frame without a measurement
+        return text
     what = f"TTC {urgent.ttc_s:.1f} s" if urgent.ttc_s is not None else "too close"
-    return f"FORWARD COLLISION WARNING  #{urgent.track_id} {urgent.class_name}  {what}  {urgent.distance_m:.1f} m"
+    return f"{text}  {what}  {urgent.distance_m:.1f} m"
 
 
 def draw_tracks(out: np.ndarray, track_frame, style, warning_color=(0, 0, 255), distance: bool = True) -> None:

@@ -166,9 +166,12 @@ class TrackFrame:
 
     def most_urgent(self) -> Track | None:
         """The warning track with the smallest TTC (or distance), or None."""
-        warned = [t for t in self.tracks if t.warning]
-        return min(warned, key=lambda t: (t.ttc_s if t.ttc_s is not None else math.inf, t.distance_m)) \
-            if warned else None
+        warned = [t for t in self.tracks if t.warning]  # a held warning may have no measurement this frame
+
+        def urgency(t: Track) -> tuple[float, float]:
+            return (math.inf if t.ttc_s is None else t.ttc_s, math.inf if t.distance_m is None else t.distance_m)
+
+        return min(warned, key=urgency) if warned else None
 
     def to_json(self) -> dict:
         nearest = self.nearest()

@@ -264,5 +264,12 @@ def test_a_warning_is_held_through_a_frame_without_a_measurement(homography):
         states.append(tr.update(t, perception([car_row(homography, 0.0, 30.0 - 10.0 * t)], road=road), 0.5,
                                 homography, i))
     assert states[14].tracks[0].unmeasured == "not on the road" and states[14].tracks[0].warning
+    from app.overlay import OverlayRenderer
+    from app.track_overlay import banner_text, nearest_text
+
+    assert banner_text(states[14]) == "FORWARD COLLISION WARNING  #1 car"  # no figures to show in that frame
+    assert nearest_text(states[14]).startswith("⚠ FORWARD COLLISION WARNING")
+    image = np.zeros((SIZE[1], SIZE[0], 3), np.uint8)
+    assert OverlayRenderer(config=load_runtime_config()).render(image, perception([]), tracks=states[14]).any()
     assert states[13].warning and states[15].warning
     assert [e["type"] for s in states for e in s.events] == [FCW]
