@@ -63,6 +63,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--realtime", action="store_true",
                    help="play a video file at its own FPS as a live source (stale frames dropped, like a camera)")
     p.add_argument("--max-frames", type=int, help="stop after this many frames")
+    p.add_argument("--no-tracking", action="store_true",
+                   help="no track ids, distances over time or collision warnings (configs/runtime.yaml tracking:)")
     p.add_argument("--runtime-config", metavar="YAML", help="runtime settings over configs/runtime.yaml")
     p.set_defaults(func=cmd_infer)
 
@@ -81,6 +83,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--json", metavar="FILE", help="also write the figures to this JSON file")
     p.add_argument("--pipeline", action="store_true",
                    help="also run the frames through the threaded pipeline: end-to-end vs model-only FPS")
+    p.add_argument("--no-tracking", action="store_true",
+                   help="--pipeline without the tracker (to compare: it reports the tracker's ms per frame)")
     p.set_defaults(func=cmd_bench)
 
 
@@ -209,6 +213,7 @@ def _infer(args) -> int:
     from .pipeline import Pipeline, PipelineError
     from .run_report import exit_now, source_shortfall, wait_for_stages
     from .sources import open_source
+    from .tracking import ObjectTracker
     from .writers import JsonLinesWriter, MaskWriter, VideoWriter
 
     config = load_runtime_config(args.runtime_config)
@@ -243,8 +248,9 @@ def _infer(args) -> int:
               f"{predictor.description}; input {predictor.input_size[0]}x"
               f"{predictor.input_size[1]} (HxW)")
         predictor.warmup()
+        tracker = None if args.no_tracking else ObjectTracker.from_config(config)
         pipeline = Pipeline(source, predictor, sinks=sinks, renderer=OverlayRenderer(distance=distance, config=config),
-                            thresholds=thresholds, max_frames=args.max_frames, config=config)
+                            thresholds=thresholds, max_frames=args.max_frames, config=config, tracker=tracker)
     except BaseException:
         source.close()
         for sink in sinks:
@@ -271,6 +277,8 @@ def _infer(args) -> int:
     if json_sink is not None:  # the summary line closes the file, also after an error (its "error" field says so)
         line = {"summary": summary.to_dict(), "source": info.describe(), "backend": predictor.backend_name,
                 "choice": predictor.choice_reason}
+        if tracker is not None:
+            line["tracking"] = tracker.summary()
         if shortfall is not None:
             line["source_frames"] = {k: shortfall[k] for k in ("expected", "decoded")}
         if interrupted is not None:
@@ -295,6 +303,11 @@ def _infer(args) -> int:
         raise outcome
     print(summary.format())
     _print_written(sinks)
+    if tracker is not None:
+        t = tracker.summary()
+        geometry = "" if distance is not None else " (no --calib: distances, TTC and warnings unavailable)"
+        print(f"tracking: {t['tracks']} track ids, {t['warnings']} forward-collision warnings{geometry}; "
+              f"tracker {t['track_ms']['p50']:.2f} ms/frame p50")
     return 0
 
 
@@ -467,7 +480,8 @@ def cmd_bench(args) -> int:
 
             report["model"] = describe(PerceptionNet(cfg), tuple(predictor.input_size))
         if args.pipeline:
-            report["pipeline"] = _bench_pipeline(predictor, spec, n, warmup, config, report["fps"]["total"])
+            report["pipeline"] = _bench_pipeline(predictor, spec, n, warmup, config, report["fps"]["total"],
+                                                 tracking=not args.no_tracking)
         predictor.close()
     _print_bench(report)
     if args.json:
@@ -517,16 +531,20 @@ def _bench_model(predictor, source, n: int, warmup: int) -> dict:
     }
 
 
-def _bench_pipeline(predictor, spec, n: int, warmup: int, config: dict, model_fps: float) -> dict:
-    """The same frames through capture → inference → overlay threads (replay, lossless, no writer)."""
+def _bench_pipeline(predictor, spec, n: int, warmup: int, config: dict, model_fps: float,
+                    tracking: bool = True) -> dict:
+    """The same frames through capture → inference → overlay threads (replay, lossless, no writer), with the
+    tracker on the output thread unless tracking=False or configs/runtime.yaml switches it off."""
     from .pipeline import Pipeline
     from .sources import open_source
+    from .tracking import ObjectTracker
 
     source = open_source(spec, config=config)
     if source.info.seekable and source.info.frame_count:
         source.seek(warmup % source.info.frame_count)  # the frames the model-only run timed
+    tracker = ObjectTracker.from_config(config) if tracking else None
     pipeline = Pipeline(source, predictor, policy="replay", at_end="loop", max_frames=n, config=config,
-                        name="bench")
+                        name="bench", tracker=tracker)
     summary = pipeline.run()
     fps = summary.fps_end_to_end
     model_ms, pipe_ms = 1e3 / model_fps, (1e3 / fps if fps else float("inf"))
@@ -540,6 +558,7 @@ def _bench_pipeline(predictor, spec, n: int, warmup: int, config: dict, model_fp
         "model_ms_in_pipeline": round(in_run_ms, 2),
         "overhead_vs_in_pipeline_model_pct": round((pipe_ms - in_run_ms) / in_run_ms * 100, 1) if in_run_ms else None,
         "latency_ms": summary.latency_ms, "fps_stages": summary.fps, "model_ms": summary.model_ms,
+        "tracking": tracker.summary() if tracker is not None else None,
     }
 
 
@@ -571,3 +590,7 @@ def _print_bench(r: dict) -> None:
                   f"{p['overhead_vs_in_pipeline_model_pct']:+.1f} % (free of load changes between the two runs)")
         print("pipeline ms p50: " + ", ".join(f"{k} {pl[k]['p50']:.1f}" for k in
                                                 ("capture", "infer", "overlay", "output", "end_to_end")))
+        tr = p.get("tracking")
+        print("tracking: off" if tr is None else
+              f"tracking (output thread, in the overlay figure): {tr['track_ms']['p50']:.2f} ms p50, "
+              f"{tr['track_ms']['p90']:.2f} ms p90 per frame, {tr['tracks']} track ids over {tr['frames']} frames")

@@ -56,6 +56,7 @@ class FrameResult:
         "infer_end", "overlay_start", "overlay_end" and, once sinks and callbacks
         have run, "done".
     road_threshold: the road threshold the overlay and mask writer use for this frame.
+    tracks: app.tracking.TrackFrame (track ids, distances, warnings) when the pipeline tracks, else None.
     """
 
     frame: Frame
@@ -63,6 +64,7 @@ class FrameResult:
     overlay: np.ndarray | None = None
     stamps: dict[str, float] = field(default_factory=dict)
     road_threshold: float = 0.5
+    tracks: object | None = None
 
     @property
     def index(self) -> int:

@@ -115,22 +115,33 @@ class OverlayRenderer:
         self.style = style or OverlayStyle.from_config(config)
         self.layers = layers or layers_from_config(config)
         self.distance = distance
+        self.warning_color = _bgr(((config or {}).get("warning") or {}).get("color", (0, 0, 255)), "warning.color")
         self._tint: tuple[np.ndarray, BGR] | None = None
 
     # --- the whole overlay ---------------------------------------------------------------------------------------
     def render(self, image: np.ndarray, perception: Perception, road_threshold: float = 0.5,
-               hud: str | None = None, layers: OverlayLayers | None = None, text: bool = True) -> np.ndarray:
+               hud: str | None = None, layers: OverlayLayers | None = None, text: bool = True,
+               tracks=None) -> np.ndarray:
         """A new image: `image` (BGR uint8, not modified) with the enabled layers drawn.
 
         text=False draws the shapes only (road, box outlines): a display that scales the image draws the box
-        labels and the HUD itself afterwards, at a size that stays readable (the viewer)."""
+        labels and the HUD itself afterwards, at a size that stays readable (the viewer).
+        tracks: an app.tracking.TrackFrame: ids, trails, smoothed distances and the warning (app/track_overlay.py)
+        are drawn, and the boxes carry no distance of their own.
+        """
         layers = layers or self.layers
         out = image.copy()
         if layers.road and perception.road_probs.size:
             self.draw_road(out, perception.road, road_threshold)
         if layers.boxes and len(perception.boxes):
             self.draw_boxes(out, perception, labels=layers.labels and text,
-                            distance=self.distance if layers.distance and text else None)
+                            distance=self.distance if layers.distance and text and tracks is None else None)
+        if tracks is not None:
+            from .track_overlay import draw_tracks
+
+            if not layers.boxes:  # boxes off: only warnings stay visible
+                tracks = replace(tracks, tracks=[t for t in tracks.tracks if t.warning])
+            draw_tracks(out, tracks, self.style, self.warning_color, distance=layers.distance)
         if layers.hud and hud and text:
             self.draw_hud(out, hud)
         return out

@@ -118,12 +118,15 @@ class Pipeline:
         viewer) or "loop" (start again).
     max_frames: stop after this many frames were captured.
     close_source: close the source when the capture thread ends.
+    tracker: an app.tracking.ObjectTracker, run on the output thread on each delivered frame, in order (so a
+        re-inferred or discarded frame never reaches it); its distances use the renderer's calibration
+        (renderer.distance.homography), none without one. FrameResult.tracks carries its answer.
     """
 
     def __init__(self, source, predictor, *, sinks: Sequence = (), renderer=None, render: bool = True,
                  thresholds: Thresholds | None = None, policy: str | None = None, queue_size: int | None = None,
                  at_end: str = "stop", max_frames: int | None = None, close_source: bool = True,
-                 config: dict | None = None, name: str = "pipeline"):
+                 config: dict | None = None, name: str = "pipeline", tracker=None):
         self.config = config or load_runtime_config()
         pcfg = self.config["pipeline"]
         policy = policy or pcfg.get("policy", "auto")
@@ -146,6 +149,7 @@ class Pipeline:
         self.max_frames = max_frames
         self.close_source = close_source
         self.name = name
+        self.tracker = tracker
         self.stop_timeout_s = float(pcfg.get("stop_timeout_s", 1.0))
         self.stats = PipelineStats(int(pcfg.get("stats_window", 300)), float(pcfg.get("fps_window_s", 2.0)),
                                    int(pcfg.get("summary_window", 36000)))
@@ -663,9 +667,12 @@ class Pipeline:
             stamps = result.stamps
             stamps["overlay_start"] = time.perf_counter()
             result.road_threshold = self._thresholds.road
+            if self.tracker is not None:
+                result.tracks = self._track(result)
             if self.renderer is not None:
+                extra = {"tracks": result.tracks} if result.tracks is not None else {}
                 result.overlay = self.renderer.render(frame.image, result.perception, result.road_threshold,
-                                                      hud=self._hud_text(frame))
+                                                      hud=self._hud_text(frame), **extra)
             stamps["overlay_end"] = time.perf_counter()
             for sink in self.sinks:
                 sink.write(result)
@@ -674,6 +681,14 @@ class Pipeline:
             stamps["done"] = t = time.perf_counter()
             self.stats.output(result.stage_ms(), t, frame.index, sample=not self._stepped)
             self._last_output_index = frame.index
+
+    def _track(self, result: FrameResult):
+        """The tracker's answer for a delivered frame: media time for files, wall clock for live sources (speeds
+        need time, not frame numbers: a live source drops frames)."""
+        frame = result.frame
+        t = frame.timestamp if frame.timestamp is not None else frame.t_capture
+        homography = getattr(getattr(self.renderer, "distance", None), "homography", None)
+        return self.tracker.update(t, result.perception, result.road_threshold, homography, frame.index)
 
     def _close_sinks(self, raise_error: bool) -> None:
         first_error = None

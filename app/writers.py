@@ -173,7 +173,8 @@ class MaskWriter:
 
 class JsonLinesWriter:
     """One JSON object per frame: {"frame", "timestamp", "boxes", "road_fraction", "road_threshold",
-    "timings_ms", "backend", "latency_ms"}.
+    "timings_ms", "backend", "latency_ms"}, and with tracking
+    {"tracks", "events", "collision", "track_ms"} (app.tracking.TrackFrame.to_json).
 
     `append(obj)` adds a further line (the CLI adds {"summary": ...} after the run).
     """
@@ -199,6 +200,8 @@ class JsonLinesWriter:
         if p.road_probs.size:
             line["road_fraction"] = round(float((p.road >= result.road_threshold).mean()), 4)
         line["road_threshold"] = result.road_threshold
+        if result.tracks is not None:  # "tracks", "events", "collision", "track_ms" (app/tracking.py)
+            line.update(result.tracks.to_json())
         stages = result.stage_ms()
         if "infer" in stages:
             line["latency_ms"] = {k: round(v, 2) for k, v in stages.items()}

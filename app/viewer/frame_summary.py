@@ -35,7 +35,12 @@ class FrameSummary(QGroupBox):
         classes = p.boxes[:, 5].astype(int) if len(p.boxes) else np.empty(0, int)
         counts = [f"{name} {int((classes == i).sum())}" for i, name in enumerate(names)]
         self.rows["objects"].setText(" · ".join(counts) if counts else "–")
-        self.rows["nearest"].setText(self._nearest(p, distance, distance_classes))
+        if result.tracks is not None:  # tracking: confirmed, plausible tracks only, smoothed, with TTC and warning
+            from ..track_overlay import nearest_text
+
+            self.rows["nearest"].setText(nearest_text(result.tracks))
+        else:
+            self.rows["nearest"].setText(self._nearest(p, distance, distance_classes))
         if p.road_probs.size:
             share = float((p.road[::ROAD_SAMPLE_STEP, ::ROAD_SAMPLE_STEP] >= result.road_threshold).mean())
             self.rows["road"].setText(f"{share:.0%} of the image at ≥ {result.road_threshold:.2f}")

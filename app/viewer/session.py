@@ -66,9 +66,11 @@ class ViewerSession:
         self.recorder = RecordingSink(self.info.fps or fallback_fps, config, compose=self.annotator.composed)
         # one frame per queue: the stages still overlap, and the frame on screen stays close to the newest
         # read (a replay slower than its pace waits in fewer queued frames; a pause or seek answers sooner)
+        from ..tracking import ObjectTracker  # track ids, distances over time, collision warnings (tracking:)
+
         self.pipeline = Pipeline(self.paced or source, predictor, sinks=[self.recorder], renderer=self.renderer,
                                  thresholds=thresholds, at_end="loop" if loop else "pause", queue_size=1,
-                                 config=config, name="viewer")
+                                 config=config, name="viewer", tracker=ObjectTracker.from_config(config))
         self.passes = PassCounter(self.pipeline.stats, self.paced or source)
         self.pipeline.sinks.append(self.passes)
         self.bridge = PipelineBridge(parent=parent)
