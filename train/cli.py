@@ -24,14 +24,20 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--init-weights", help="start from these weights (same architecture): fine-tuning; "
                                           "overrides the recipe's init_weights, ignored with --resume")
     p.add_argument("--device", default="cpu", help="cpu or cuda[:N] (torchrun sets the rank's GPU)")
+    p.add_argument("--holdout-sequences", metavar="SEQ[,SEQ]",
+                   help="leave these driving sequences out: train on the others (of CamVid train+val), pick the "
+                        "best epoch on these (e.g. 0001TP); replaces the recipe's data.train and data.val")
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("eval", help="score a model on CamVid (road + boxes) or KITTI Road (BEV benchmark)")
     p.add_argument("--dataset", choices=DATASETS, required=True)
     p.add_argument("--root", type=Path, help="dataset root (camvid: the folder with train/ val/; "
                                              "kitti-road: data_road with training/ testing/)")
-    p.add_argument("--split", default=None, help="camvid: train, val or test (default val); "
+    p.add_argument("--split", default=None, help="camvid: train, val or test, or several: train,val (default val); "
                                                  "kitti-road: training (default)")
+    p.add_argument("--sequences", metavar="SEQ[,SEQ]", help="camvid: only frames of these driving sequences "
+                                                            "(file name prefix, e.g. 0001TP,0006R0)")
+    p.add_argument("--exclude-sequences", metavar="SEQ[,SEQ]", help="camvid: leave these driving sequences out")
     p.add_argument("--weights", type=Path, help="model weights .pt/.onnx/.engine (default: the bundled ones)")
     p.add_argument("--backend", default="auto", choices=BACKENDS)
     p.add_argument("--precision", default="auto", choices=PRECISIONS,
@@ -50,6 +56,10 @@ def cmd_train(args) -> int:
 
     cfg = load_train_config(args.config, epochs=args.epochs, batch=args.batch, workers=args.workers,
                             out_dir=args.out_dir, init_weights=args.init_weights)
+    if args.holdout_sequences:
+        from .sequences import holdout_recipe
+
+        cfg = holdout_recipe(cfg, args.holdout_sequences)
     try:
         train(cfg, resume=args.resume, device=args.device)
     except TrainingDiverged as e:
@@ -73,6 +83,7 @@ def eval_camvid(args) -> int:
 
     from .datasets import build_dataset
     from .evaluate import evaluate_dataset, format_report
+    from .sequences import frames_per_sequence
 
     predictor = load_predictor(args.weights, backend=args.backend, conf=0.001, iou=0.6, precision=args.precision)
     print(f"backend: {predictor.choice_reason}")
@@ -80,12 +91,18 @@ def eval_camvid(args) -> int:
     if args.root:
         data_cfg["root"] = str(args.root)
     split = args.split or "val"
-    data_cfg.setdefault("splits", {})[split] = split  # the CamVid folder of that name, whatever the recipe maps
+    # the CamVid folder(s) of that name, whatever the recipe maps
+    data_cfg.setdefault("splits", {})[split] = [s.strip() for s in split.split(",") if s.strip()]
+    for key, value in (("sequences", args.sequences), ("exclude_sequences", args.exclude_sequences)):
+        if value:
+            data_cfg[key] = value
     dataset = build_dataset(data_cfg, split, predictor.input_size, predictor.road_classes, predictor.class_names,
                             augment=False)
     report = evaluate_dataset(predictor, dataset)
-    report.update(dataset="camvid", split=split, weights=str(args.weights or "bundled"))
+    report.update(dataset="camvid", split=split, weights=str(args.weights or "bundled"),
+                  precision=args.precision, sequences=frames_per_sequence(dataset))
     print(format_report(report, f"CamVid {split}"))
+    print(f"  frames per sequence: {report['sequences']}")
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(report, indent=2))
