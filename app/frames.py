@@ -89,11 +89,17 @@ class FrameResult:
 
 @dataclass(frozen=True)
 class Thresholds:
-    """Detection score, NMS IoU and road probability thresholds, each in [0, 1]."""
+    """Detection score, NMS IoU and road probability thresholds, each in [0, 1].
+
+    class_conf: per-class score floors over `conf` ({"car": 0.4}: a car needs max(conf, 0.4));
+    None leaves the predictor's as they are (a pipeline fills them in from its config).
+    """
 
     conf: float = 0.25
     iou: float = 0.5
     road: float = 0.5
+    # not a live control: equality and hashing are about the three live thresholds
+    class_conf: dict | None = field(default=None, compare=False)
 
     def __post_init__(self):
         for name in ("conf", "iou", "road"):
@@ -101,11 +107,19 @@ class Thresholds:
             if not isinstance(value, (int, float)) or not 0.0 <= float(value) <= 1.0:
                 raise ValueError(f"threshold {name} must be a number in [0, 1], got {value!r}")
             object.__setattr__(self, name, float(value))
+        if self.class_conf is not None:
+            if not isinstance(self.class_conf, dict):
+                raise ValueError(f"thresholds.class_conf must map class names to scores, got {self.class_conf!r}")
+            for name, value in self.class_conf.items():
+                if not isinstance(value, (int, float)) or not 0.0 <= float(value) <= 1.0:
+                    raise ValueError(f"thresholds.class_conf.{name} must be a number in [0, 1], got {value!r}")
+            object.__setattr__(self, "class_conf", {str(k): float(v) for k, v in self.class_conf.items()})
 
     @classmethod
     def from_config(cls, config: dict) -> Thresholds:
         t = config.get("thresholds", {})
-        return cls(conf=t.get("conf", 0.25), iou=t.get("iou", 0.5), road=t.get("road", 0.5))
+        return cls(conf=t.get("conf", 0.25), iou=t.get("iou", 0.5), road=t.get("road", 0.5),
+                   class_conf=dict(t.get("class_conf") or {}))
 
 
 def _merge(base: dict, update: dict) -> dict:

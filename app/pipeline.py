@@ -153,6 +153,8 @@ class Pipeline:
             base = Thresholds.from_config(self.config)
             thresholds = Thresholds(conf=getattr(predictor, "conf", base.conf), iou=getattr(predictor, "iou", base.iou),
                                     road=base.road)
+        if thresholds.class_conf is None:  # per-class floors from the runtime config (thresholds.class_conf)
+            thresholds = replace(thresholds, class_conf=Thresholds.from_config(self.config).class_conf)
         self._thresholds = thresholds
 
         self._lock = threading.RLock()
@@ -587,6 +589,8 @@ class Pipeline:
                     predictor.conf = th.conf
                 if getattr(predictor, "iou", None) != th.iou:
                     predictor.iou = th.iou
+                if th.class_conf is not None and getattr(predictor, "class_conf", None) != th.class_conf:
+                    predictor.class_conf = th.class_conf
                 self._current["inference"] = frame.index
                 t0 = time.perf_counter()
                 perception = predictor(frame.image)

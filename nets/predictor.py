@@ -3,6 +3,7 @@
     predictor = load_predictor("weights/perception_n.pt", backend="auto")
     result = predictor(frame_bgr)          # nets.result.Perception
     predictor.conf = 0.4                   # thresholds may change between frames
+    predictor.class_conf = {"car": 0.45}   # per-class floors over conf (configs/runtime.yaml class_conf)
 
 The pre/post-processing is the same code for every backend, so a difference
 between backends is a difference between engines, nothing else.
@@ -18,7 +19,7 @@ import torch
 
 from .backends.base import Backend, BackendUnavailableError
 from .config import BACKENDS, DEFAULT_WEIGHTS, PRECISIONS
-from .postprocess import boxes_to_original, detections_from_output, road_to_original
+from .postprocess import apply_class_conf, boxes_to_original, detections_from_output, road_to_original
 from .preprocess import to_input_tensor
 from .result import Perception
 
@@ -32,6 +33,7 @@ class Predictor:
         self.conf = conf
         self.iou = iou
         self.max_det = max_det
+        self._class_conf: dict[str, float] = {}
         self.choice_reason = choice_reason or f"{backend.name} requested"
         # Beside another backend torch runs only the post-processing (NMS on a few thousand
         # candidates), which gains nothing from threads, and torch's idle OpenMP workers spin on
@@ -39,6 +41,22 @@ class Predictor:
         # took post from 3.7-7 ms to 2 ms and inference down by ~2 ms. The setting is process-wide,
         # so a torch backend (e.g. the viewer switching back to it) gets the threads back.
         torch.set_num_threads(_TORCH_THREADS if backend.name == "torch" else 1)
+
+    @property
+    def class_conf(self) -> dict[str, float]:
+        """Per-class score thresholds: a box of class c is kept when its score reaches
+        max(conf, class_conf[c]), so `conf` (the viewer's slider, --conf) still raises every class.
+        Empty (the default, and what evaluation uses) applies `conf` alone."""
+        return dict(self._class_conf)
+
+    @class_conf.setter
+    def class_conf(self, value) -> None:
+        value = dict(value or {})
+        unknown = sorted(set(value) - set(self.class_names))
+        if unknown:
+            raise ValueError(f"class_conf names classes {unknown} this model does not have; "
+                             f"its classes are {self.class_names}")
+        self._class_conf = {str(k): float(v) for k, v in value.items()}
 
     @property
     def backend_name(self) -> str:
@@ -75,6 +93,9 @@ class Predictor:
         det, road = self.backend.infer(batch)
         t2 = time.perf_counter()
         per_image = detections_from_output(det, self.conf, self.iou, self.max_det)
+        if self._class_conf:
+            floors = np.array([max(self.conf, self._class_conf.get(n, 0.0)) for n in self.class_names], np.float32)
+            per_image = [apply_class_conf(p, floors) for p in per_image]
         results = []
         for i, lb in enumerate(letterboxes):
             results.append(Perception(
