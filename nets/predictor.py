@@ -34,6 +34,9 @@ class Predictor:
         self.iou = iou
         self.max_det = max_det
         self._class_conf: dict[str, float] = {}
+        # optional stateful filter of the stride-4 road map of a video stream (nets.road_stability);
+        # None for single images (evaluation)
+        self.road_filter = None
         self.choice_reason = choice_reason or f"{backend.name} requested"
         # Beside another backend torch runs only the post-processing (NMS on a few thousand
         # candidates), which gains nothing from threads, and torch's idle OpenMP workers spin on
@@ -98,8 +101,9 @@ class Predictor:
             per_image = [apply_class_conf(p, floors) for p in per_image]
         results = []
         for i, lb in enumerate(letterboxes):
+            road_i = road[i] if self.road_filter is None else self.road_filter(road[i], per_image[i], self.input_size)
             results.append(Perception(
-                road_probs=road_to_original(road[i], lb),
+                road_probs=road_to_original(road_i, lb),
                 boxes=boxes_to_original(per_image[i], lb),
                 class_names=self.class_names,
                 road_classes=self.road_classes,
