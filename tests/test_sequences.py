@@ -137,3 +137,20 @@ def test_eval_with_a_sequence_the_split_lacks_is_one_line_exit_2(tiny_onnx, tmp_
                      "--weights", str(tiny_onnx)])
     assert code == 2
     assert "no frame left" in capsys.readouterr().err
+
+
+def test_a_recipe_key_or_the_flag_holds_sequences_out(tmp_path):
+    import yaml
+
+    from train.engine import load_train_config
+
+    data_yaml = tmp_path / "camvid.yaml"
+    data_yaml.write_text(yaml.safe_dump({**CFG, "root": str(make_camvid(tmp_path / "camvid"))}))
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text(yaml.safe_dump({"model": "m", "data": {"train": str(data_yaml), "val": str(data_yaml)},
+                                      "epochs": 1, "batch": 1, "imgsz": [64, 96], "holdout_sequences": ["0001TP"]}))
+    assert load_train_config(recipe)["data"]["val"]["sequences"] == ["0001TP"]
+    flagged = load_train_config(recipe, holdout_sequences="0006R0")  # the flag wins over the recipe
+    assert flagged["data"]["train"]["exclude_sequences"] == ["0006R0"]
+    shipped = load_train_config("configs/train/camvid_n_heldout.yaml")
+    assert shipped["data"]["val"]["sequences"] == ["0001TP"] and "0001TP" in shipped["data"]["train"]["exclude_sequences"]

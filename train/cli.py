@@ -26,7 +26,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--device", default="cpu", help="cpu or cuda[:N] (torchrun sets the rank's GPU)")
     p.add_argument("--holdout-sequences", metavar="SEQ[,SEQ]",
                    help="leave these driving sequences out: train on the others (of CamVid train+val), pick the "
-                        "best epoch on these (e.g. 0001TP); replaces the recipe's data.train and data.val")
+                        "best epoch on these (e.g. 0001TP); overrides the recipe's holdout_sequences")
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("eval", help="score a model on CamVid (road + boxes) or KITTI Road (BEV benchmark)")
@@ -55,11 +55,8 @@ def cmd_train(args) -> int:
     from .engine import TrainingDiverged, load_train_config, train
 
     cfg = load_train_config(args.config, epochs=args.epochs, batch=args.batch, workers=args.workers,
-                            out_dir=args.out_dir, init_weights=args.init_weights)
-    if args.holdout_sequences:
-        from .sequences import holdout_recipe
-
-        cfg = holdout_recipe(cfg, args.holdout_sequences)
+                            out_dir=args.out_dir, init_weights=args.init_weights,
+                            holdout_sequences=args.holdout_sequences)
     try:
         train(cfg, resume=args.resume, device=args.device)
     except TrainingDiverged as e:

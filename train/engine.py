@@ -56,6 +56,10 @@ def load_train_config(path: str | Path, **overrides) -> dict:
             raise ValueError(f"training config {path} lacks '{key}'; see configs/train/camvid_n.yaml")
     cfg.update({k: v for k, v in overrides.items() if v is not None})
     cfg["_source"] = str(path)
+    if cfg.get("holdout_sequences"):  # leave these drives out of training, select the best epoch on them
+        from .sequences import holdout_recipe
+
+        cfg = holdout_recipe(cfg, cfg["holdout_sequences"])
     return cfg
 
 
@@ -125,7 +129,13 @@ def build_loaders(cfg: dict, model_cfg: dict, rank: int, world: int, seed: int):
     train_set = build_dataset(data["train"], "train", imgsz, road, names, augment=True, seed=seed,
                               augment_overrides=cfg.get("augment"))
     val_set = build_dataset(data["val"], "val", imgsz, road, names, augment=False, seed=seed) if data.get("val") else None
-    if world > 1:
+    if cfg.get("sampler"):
+        if world > 1:
+            raise ValueError("the recipe's class-balanced sampler runs in one process only; drop 'sampler:' for DDP")
+        from .balance import balanced_sampler
+
+        sampler = balanced_sampler(train_set, cfg["sampler"], len(names), seed)
+    elif world > 1:
         sampler = DistributedSampler(train_set, num_replicas=world, rank=rank, shuffle=True, seed=seed)
     else:
         sampler = RandomSampler(train_set, generator=torch.Generator().manual_seed(seed))
