@@ -1,8 +1,11 @@
 """Class-balanced (repeat-factor) sampling: known factors, the draw frequencies, the engine hook."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
+import yaml
 from torch.utils.data import WeightedRandomSampler
 
 from core.errors import UserError
@@ -95,3 +98,31 @@ def test_loss_class_weights_scale_each_class_score_loss(tmp_path):
     assert base < cls_term({"cyclist": 2.0}) < 2 * base
     with pytest.raises(ValueError, match=r"\['truck'\]"):
         MultiTaskLoss(net, {"class_weights": {"truck": 2.0}})
+
+
+from test_training import recipe  # noqa: E402,F401  (the tiny CamVid-layout recipe fixture)
+
+
+def test_a_recipe_with_every_generalisation_option_trains_an_epoch(recipe):
+    """Held-out drive, augmentation extras, balanced sampler and class weights together, end to end."""
+    import csv
+
+    import train.engine as engine
+
+    cfg = engine.load_train_config(recipe, epochs=1)
+    # the fixture's frames are all drive 0001TP: split them by renaming one into another drive
+    root = Path(yaml.safe_load(Path(cfg["data"]["train"]).read_text())["root"])
+    for split in ("train", "val"):
+        for folder in (split, f"{split}annot"):
+            first = sorted((root / folder).glob("*.png"))[0]
+            first.rename(first.with_name("0006R0_000000.png"))
+    cfg = engine.load_train_config(recipe, epochs=1, holdout_sequences="0006R0")
+    cfg.update(sampler={"repeat_threshold": 1.0}, augment={"perspective": 0.05, "contrast": 0.3, "blur_prob": 0.5,
+                                                           "noise": 5.0, "jpeg_prob": 0.5},
+               loss={"class_weights": {"pedestrian": 1.5, "cyclist": 1.5}})
+    engine.train(cfg, log=lambda *_: None)
+    with (Path(cfg["out_dir"]) / "results.csv").open() as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == 1, rows
+    losses = {k: float(v) for k, v in rows[0].items() if k.startswith("loss_") and v}
+    assert losses and all(np.isfinite(v) for v in losses.values()), rows[0]
