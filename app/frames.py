@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from core.errors import UserError
 from nets.config import CONFIG_DIR, load_yaml
 from nets.result import Perception
 
@@ -109,10 +110,10 @@ class Thresholds:
             object.__setattr__(self, name, float(value))
         if self.class_conf is not None:
             if not isinstance(self.class_conf, dict):
-                raise ValueError(f"thresholds.class_conf must map class names to scores, got {self.class_conf!r}")
+                raise UserError(f"thresholds.class_conf must map class names to scores, got {self.class_conf!r}")
             for name, value in self.class_conf.items():
                 if not isinstance(value, (int, float)) or not 0.0 <= float(value) <= 1.0:
-                    raise ValueError(f"thresholds.class_conf.{name} must be a number in [0, 1], got {value!r}")
+                    raise UserError(f"thresholds.class_conf.{name} must be a number in [0, 1], got {value!r}")
             object.__setattr__(self, "class_conf", {str(k): float(v) for k, v in self.class_conf.items()})
 
     @classmethod

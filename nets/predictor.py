@@ -17,6 +17,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from core.errors import UserError
+
 from .backends.base import Backend, BackendUnavailableError
 from .config import BACKENDS, DEFAULT_WEIGHTS, PRECISIONS
 from .postprocess import apply_class_conf, boxes_to_original, detections_from_output, road_to_original
@@ -57,7 +59,7 @@ class Predictor:
         value = dict(value or {})
         unknown = sorted(set(value) - set(self.class_names))
         if unknown:
-            raise ValueError(f"class_conf names classes {unknown} this model does not have; "
+            raise UserError(f"class_conf names classes {unknown} this model does not have; "
                              f"its classes are {self.class_names}")
         self._class_conf = {str(k): float(v) for k, v in value.items()}
 

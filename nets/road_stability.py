@@ -24,6 +24,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from core.errors import UserError
+
 
 class RoadStabilizer:
     def __init__(self, ema_alpha: float = 0.5, fill_holes: bool = True, max_hole_frac: float = 0.01,
@@ -31,9 +33,9 @@ class RoadStabilizer:
         for name, value in (("ema_alpha", ema_alpha), ("max_hole_frac", max_hole_frac), ("fill_prob", fill_prob),
                             ("scene_cut", scene_cut)):
             if not isinstance(value, (int, float)) or not 0.0 <= float(value) <= 1.0:
-                raise ValueError(f"road_smoothing.{name} must be a number in [0, 1], got {value!r}")
+                raise UserError(f"road_smoothing.{name} must be a number in [0, 1], got {value!r}")
         if ema_alpha <= 0:
-            raise ValueError("road_smoothing.ema_alpha must be over 0 (1 = no smoothing)")
+            raise UserError("road_smoothing.ema_alpha must be over 0 (1 = no smoothing)")
         self.ema_alpha, self.fill_holes, self.temporal = float(ema_alpha), bool(fill_holes), bool(temporal)
         self.max_hole_frac, self.fill_prob, self.scene_cut = float(max_hole_frac), float(fill_prob), float(scene_cut)
         self._state: np.ndarray | None = None
@@ -47,7 +49,7 @@ class RoadStabilizer:
             return None
         unknown = sorted(set(cfg) - {"ema_alpha", "fill_holes", "max_hole_frac", "fill_prob", "scene_cut", "temporal"})
         if unknown:
-            raise ValueError(f"road_smoothing: unknown keys {unknown}; see configs/runtime.yaml")
+            raise UserError(f"road_smoothing: unknown keys {unknown}; see configs/runtime.yaml")
         return cls(**cfg)
 
     def reset(self) -> None:

@@ -253,5 +253,7 @@ def test_blur_softens_edges():
 @pytest.mark.parametrize("change, message", [({"perspective": 1.5}, "perspective"), ({"noise": -1}, "noise"),
                                              ({"jpeg_quality": 0}, "jpeg_quality"), ({"blur_prob": 2}, "blur_prob")])
 def test_bad_extra_settings_name_the_key(change, message):
-    with pytest.raises(ValueError, match=message):
+    from core.errors import UserError
+
+    with pytest.raises((ValueError, UserError), match=message):
         params(**change)

@@ -96,7 +96,7 @@ def test_loss_class_weights_scale_each_class_score_loss(tmp_path):
     # every class x2: the class-score loss doubles exactly; one class x2: somewhere in between
     assert cls_term({"car": 2.0, "pedestrian": 2.0, "cyclist": 2.0}) == pytest.approx(2 * base, rel=1e-5)
     assert base < cls_term({"cyclist": 2.0}) < 2 * base
-    with pytest.raises(ValueError, match=r"\['truck'\]"):
+    with pytest.raises(UserError, match=r"\['truck'\]"):
         MultiTaskLoss(net, {"class_weights": {"truck": 2.0}})
 
 

@@ -5,6 +5,7 @@ import pytest
 
 from app.frames import Thresholds, load_runtime_config
 from app.pipeline import Pipeline
+from core.errors import UserError
 from nets.backends.base import Backend
 from nets.postprocess import apply_class_conf
 from nets.predictor import Predictor
@@ -51,7 +52,7 @@ def test_predictor_applies_class_floors_over_conf():
     assert scores() == pytest.approx([0.35, 0.6])
     predictor.conf = 0.4  # conf still raises every class: the pedestrian goes, the car floor stays
     assert scores() == pytest.approx([0.6])
-    with pytest.raises(ValueError, match=r"\['truck'\].*car"):
+    with pytest.raises(UserError, match=r"\['truck'\].*car"):
         predictor.class_conf = {"truck": 0.5}
 
 
@@ -60,7 +61,7 @@ def test_runtime_config_carries_class_conf_and_validates_it():
     assert set(th.class_conf) <= {"car", "pedestrian", "cyclist"}
     assert all(0 <= v <= 1 for v in th.class_conf.values())
     assert Thresholds.from_config({"thresholds": {"conf": 0.3}}).class_conf == {}
-    with pytest.raises(ValueError, match="class_conf.car"):
+    with pytest.raises(UserError, match="class_conf.car"):
         Thresholds(class_conf={"car": 1.5})
 
 

@@ -5,6 +5,7 @@ import pytest
 
 from app.frames import load_runtime_config
 from app.pipeline import Pipeline
+from core.errors import UserError
 from nets.road_stability import RoadStabilizer, fill_enclosed_holes
 from stand_ins import FakeCamera, StandIn
 
@@ -56,9 +57,9 @@ def test_config_block_builds_the_filter_or_none():
     cfg = load_runtime_config()["road_smoothing"]
     assert isinstance(RoadStabilizer.from_config(cfg), RoadStabilizer) == bool(cfg["enabled"])
     assert RoadStabilizer.from_config({"enabled": False}) is None and RoadStabilizer.from_config(None) is None
-    with pytest.raises(ValueError, match="unknown keys \\['alpha'\\]"):
+    with pytest.raises(UserError, match="unknown keys \\['alpha'\\]"):
         RoadStabilizer.from_config({"enabled": True, "alpha": 0.5})
-    with pytest.raises(ValueError, match="ema_alpha"):
+    with pytest.raises(UserError, match="ema_alpha"):
         RoadStabilizer(ema_alpha=1.5)
 
 

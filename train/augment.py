@@ -20,6 +20,7 @@ from typing import Mapping, Sequence
 import cv2
 import numpy as np
 
+from core.errors import UserError
 from nets.preprocess import PAD_VALUE, Letterbox
 from train.sample import IGNORE, Sample
 
@@ -68,7 +69,7 @@ class AugmentParams:
             if not 0 <= getattr(params, n) <= 1:
                 raise ValueError(f"{source}: {n} must lie in [0, 1], got {getattr(params, n)}")
         if not 1 <= params.jpeg_quality <= 95:
-            raise ValueError(f"{source}: jpeg_quality must lie in [1, 95], got {params.jpeg_quality}")
+            raise UserError(f"{source}: jpeg_quality must lie in [1, 95], got {params.jpeg_quality}")
         for n in ("hsv_h", "hsv_s", "hsv_v", "min_box_size", "blur_sigma", "noise"):
             if getattr(params, n) < 0:
                 raise ValueError(f"{source}: {n} must not be negative, got {getattr(params, n)}")

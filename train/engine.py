@@ -32,6 +32,7 @@ from torch.utils.data import DataLoader, DistributedSampler, RandomSampler, Sequ
 from tqdm import tqdm
 from ultralytics.utils.torch_utils import ModelEMA, init_seeds
 
+from core.errors import UserError
 from nets.config import PROJECT_ROOT, load_model_config, load_yaml
 from nets.model import PerceptionNet
 from nets.postprocess import detections_from_output
@@ -131,7 +132,7 @@ def build_loaders(cfg: dict, model_cfg: dict, rank: int, world: int, seed: int):
     val_set = build_dataset(data["val"], "val", imgsz, road, names, augment=False, seed=seed) if data.get("val") else None
     if cfg.get("sampler"):
         if world > 1:
-            raise ValueError("the recipe's class-balanced sampler runs in one process only; drop 'sampler:' for DDP")
+            raise UserError("the recipe's class-balanced sampler runs in one process only; drop 'sampler:' for DDP")
         from .balance import balanced_sampler
 
         sampler = balanced_sampler(train_set, cfg["sampler"], len(names), seed)

@@ -15,6 +15,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from ultralytics.utils.loss import v8DetectionLoss
 
+from core.errors import UserError
 from nets.model import PerceptionNet
 
 IGNORE = 255
@@ -69,10 +70,10 @@ def class_weight_vector(weights: dict | None, class_names: list[str]) -> torch.T
         return None
     unknown = sorted(set(weights) - set(class_names))
     if unknown:
-        raise ValueError(f"training recipe: loss.class_weights names {unknown}, not classes of the model "
+        raise UserError(f"training recipe: loss.class_weights names {unknown}, not classes of the model "
                          f"{class_names}")
     if any(not isinstance(v, (int, float)) or v <= 0 for v in weights.values()):
-        raise ValueError(f"training recipe: loss.class_weights must be positive numbers, got {weights}")
+        raise UserError(f"training recipe: loss.class_weights must be positive numbers, got {weights}")
     return torch.tensor([float(weights.get(n, 1.0)) for n in class_names])
 
 
