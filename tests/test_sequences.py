@@ -154,3 +154,13 @@ def test_a_recipe_key_or_the_flag_holds_sequences_out(tmp_path):
     assert flagged["data"]["train"]["exclude_sequences"] == ["0006R0"]
     shipped = load_train_config("configs/train/camvid_n_heldout.yaml")
     assert shipped["data"]["val"]["sequences"] == ["0001TP"] and "0001TP" in shipped["data"]["train"]["exclude_sequences"]
+
+
+def test_sequences_with_kitti_road_are_refused_not_ignored():
+    import argparse
+
+    from train.cli import cmd_eval
+
+    args = argparse.Namespace(dataset="kitti-road", sequences="0001TP", exclude_sequences=None)
+    with pytest.raises(UserError, match="KITTI Road has none"):
+        cmd_eval(args)

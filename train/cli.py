@@ -70,6 +70,12 @@ def cmd_eval(args) -> int:
     if args.dataset == "kitti-road":
         from .cli_kitti import run_kitti_road_eval
 
+        if args.sequences or args.exclude_sequences:
+            from core.errors import UserError
+
+            raise UserError("--sequences/--exclude-sequences select CamVid drives; KITTI Road has none "
+                            "(drop them, or use --dataset camvid)")
+
         return run_kitti_road_eval(args)
     return eval_camvid(args)
 
