@@ -466,6 +466,12 @@ def cmd_bench(args) -> int:
         except BaseException:
             source.close()
             raise
+        # time the post-processing the pipeline deploys: per-class thresholds and road-mask smoothing
+        from nets.road_stability import RoadStabilizer
+
+        from .frames import Thresholds
+        predictor.class_conf = Thresholds.from_config(config).class_conf
+        predictor.road_filter = RoadStabilizer.from_config(config.get("road_smoothing"))
         try:
             report = _bench_model(predictor, source, n, warmup)
         finally:

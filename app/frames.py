@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from core.config import ConfigError, schema_from_example, validate
-from core.errors import BadInputError
+from core.errors import BadInputError, UserError
 from nets.config import CONFIG_DIR, default_thresholds, load_yaml
 from nets.result import Perception
 
@@ -93,12 +93,18 @@ class FrameResult:
 
 @dataclass(frozen=True)
 class Thresholds:
-    """Detection score, NMS IoU and road probability thresholds, each in [0, 1]."""
+    """Detection score, NMS IoU and road probability thresholds, each in [0, 1].
+
+    class_conf: per-class score floors over `conf` ({"car": 0.4}: a car needs max(conf, 0.4));
+    None leaves the predictor's as they are (a pipeline fills them in from its config).
+    """
 
     # defaults: configs/runtime.yaml's `thresholds`, their one home
     conf: float = field(default_factory=lambda: default_thresholds()["conf"])
     iou: float = field(default_factory=lambda: default_thresholds()["iou"])
     road: float = field(default_factory=lambda: default_thresholds()["road"])
+    # not a live control: equality and hashing are about the three live thresholds
+    class_conf: dict | None = field(default=None, compare=False)
 
     def __post_init__(self):
         for name in ("conf", "iou", "road"):
@@ -106,11 +112,18 @@ class Thresholds:
             if not isinstance(value, (int, float)) or not 0.0 <= float(value) <= 1.0:
                 raise BadInputError(f"threshold {name} must be a number in [0, 1], got {value!r}")
             object.__setattr__(self, name, float(value))
+        if self.class_conf is not None:
+            if not isinstance(self.class_conf, dict):
+                raise UserError(f"thresholds.class_conf must map class names to scores, got {self.class_conf!r}")
+            for name, value in self.class_conf.items():
+                if not isinstance(value, (int, float)) or not 0.0 <= float(value) <= 1.0:
+                    raise UserError(f"thresholds.class_conf.{name} must be a number in [0, 1], got {value!r}")
+            object.__setattr__(self, "class_conf", {str(k): float(v) for k, v in self.class_conf.items()})
 
     @classmethod
     def from_config(cls, config: dict) -> Thresholds:
         t = config.get("thresholds", {})
-        return cls(**{k: t[k] for k in ("conf", "iou", "road") if k in t})
+        return cls(**{k: t[k] for k in ("conf", "iou", "road") if k in t}, class_conf=dict(t.get("class_conf") or {}))
 
 
 def _merge(base: dict, update: dict) -> dict:

@@ -160,7 +160,13 @@ class Pipeline:
             base = Thresholds.from_config(self.config)
             thresholds = Thresholds(conf=getattr(predictor, "conf", base.conf), iou=getattr(predictor, "iou", base.iou),
                                     road=base.road)
+        if thresholds.class_conf is None:  # per-class floors from the runtime config (thresholds.class_conf)
+            thresholds = replace(thresholds, class_conf=Thresholds.from_config(self.config).class_conf)
         self._thresholds = thresholds
+        # road-mask smoothing (configs/runtime.yaml road_smoothing): installed on the predictor that runs
+        # this stream, started afresh at the first frame and at every seek
+        self._road_smoothing = self.config.get("road_smoothing") or {}
+        self._road_epoch = None
 
         self._lock = threading.RLock()
         self._cond = threading.Condition(self._lock)  # pause/step/seek/end-of-source waits
@@ -579,6 +585,17 @@ class Pipeline:
             if close_old and old is not new:
                 old.close()
 
+    def _sync_road_filter(self, predictor, epoch: int) -> None:
+        if not self._road_smoothing.get("enabled") or not hasattr(predictor, "road_filter"):
+            return
+        if predictor.road_filter is None:
+            from nets.road_stability import RoadStabilizer
+
+            predictor.road_filter = RoadStabilizer.from_config(self._road_smoothing)
+        elif epoch != self._road_epoch:
+            predictor.road_filter.reset()
+        self._road_epoch = epoch
+
     def _infer_loop(self) -> None:
         try:
             while True:
@@ -598,6 +615,9 @@ class Pipeline:
                     predictor.conf = th.conf
                 if getattr(predictor, "iou", None) != th.iou:
                     predictor.iou = th.iou
+                if th.class_conf is not None and getattr(predictor, "class_conf", None) != th.class_conf:
+                    predictor.class_conf = th.class_conf
+                self._sync_road_filter(predictor, frame.epoch)
                 self._current["inference"] = frame.index
                 t0 = time.perf_counter()
                 perception = predictor(frame.image)

@@ -25,6 +25,13 @@ def detections_from_output(det: np.ndarray, conf: float, iou: float, max_det: in
     return [p.numpy() for p in preds]
 
 
+def apply_class_conf(boxes: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
+    """Keep the (N, 6) boxes whose score reaches their own class's threshold (`thresholds[class]`)."""
+    if len(boxes) == 0:
+        return boxes
+    return boxes[boxes[:, 4] >= thresholds[boxes[:, 5].astype(np.int64)]]
+
+
 def boxes_to_original(boxes: np.ndarray, letterbox: Letterbox) -> np.ndarray:
     """Map (N, 6) network-pixel boxes back through the letterbox to original pixels (clipped)."""
     if len(boxes) == 0:

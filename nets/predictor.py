@@ -3,6 +3,7 @@
     predictor = load_predictor("weights/perception_n.pt", backend="auto")
     result = predictor(frame_bgr)          # nets.result.Perception
     predictor.conf = 0.4                   # thresholds may change between frames
+    predictor.class_conf = {"car": 0.45}   # per-class floors over conf (configs/runtime.yaml class_conf)
 
 The pre/post-processing is the same code for every backend, so a difference
 between backends is a difference between engines, nothing else.
@@ -18,9 +19,11 @@ import numpy as np
 
 from core.errors import BadInputError, InputNotFoundError
 
+from core.errors import UserError
+
 from .backends.base import Backend, BackendUnavailableError
 from .config import BACKENDS, DEFAULT_WEIGHTS, PRECISIONS, default_thresholds
-from .postprocess import boxes_to_original, detections_from_output, road_to_original
+from .postprocess import apply_class_conf, boxes_to_original, detections_from_output, road_to_original
 from .preprocess import to_input_tensor
 from .result import Perception
 from .torch_threads import torch_threads
@@ -35,7 +38,27 @@ class Predictor:
         self.conf = defaults["conf"] if conf is None else conf
         self.iou = defaults["iou"] if iou is None else iou
         self.max_det = max_det
+        self._class_conf: dict[str, float] = {}
+        # optional stateful filter of the stride-4 road map of a video stream (nets.road_stability);
+        # None for single images (evaluation)
+        self.road_filter = None
         self.choice_reason = choice_reason or f"{backend.name} requested"
+
+    @property
+    def class_conf(self) -> dict[str, float]:
+        """Per-class score thresholds: a box of class c is kept when its score reaches
+        max(conf, class_conf[c]), so `conf` (the viewer's slider, --conf) still raises every class.
+        Empty (the default, and what evaluation uses) applies `conf` alone."""
+        return dict(self._class_conf)
+
+    @class_conf.setter
+    def class_conf(self, value) -> None:
+        value = dict(value or {})
+        unknown = sorted(set(value) - set(self.class_names))
+        if unknown:
+            raise UserError(f"class_conf names classes {unknown} this model does not have; "
+                             f"its classes are {self.class_names}")
+        self._class_conf = {str(k): float(v) for k, v in value.items()}
 
     @property
     def backend_name(self) -> str:
@@ -77,10 +100,14 @@ class Predictor:
         # Scoped to this call, so a torch backend and the rest of the process keep their threads.
         with torch_threads(1) if self.backend_name != "torch" else nullcontext():
             per_image = detections_from_output(det, self.conf, self.iou, self.max_det)
+        if self._class_conf:
+            floors = np.array([max(self.conf, self._class_conf.get(n, 0.0)) for n in self.class_names], np.float32)
+            per_image = [apply_class_conf(p, floors) for p in per_image]
         results = []
         for i, lb in enumerate(letterboxes):
+            road_i = road[i] if self.road_filter is None else self.road_filter(road[i], per_image[i], self.input_size)
             results.append(Perception(
-                road_probs=road_to_original(road[i], lb),
+                road_probs=road_to_original(road_i, lb),
                 boxes=boxes_to_original(per_image[i], lb),
                 class_names=self.class_names,
                 road_classes=self.road_classes,

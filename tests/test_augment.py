@@ -196,3 +196,64 @@ def test_mosaic_without_box_labels_somewhere_has_none():
 def test_mosaic_is_optional_and_off_by_default():
     assert params().mosaic == 0.0
     assert params(mosaic=0.5).mosaic == 0.5
+
+
+# --- the photometric / perspective extras ------------------------------------------------------------
+
+PERSPECTIVE = dict(perspective=0.12)
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_perspective_jitter_keeps_box_and_mask_on_their_objects(seed):
+    out = augment(scene(), INPUT, params(**PERSPECTIVE), np.random.default_rng(seed))
+    assert out.image.shape == (*INPUT, 3) and out.road.shape == (1, *INPUT)
+    red = red_pixels_bbox(out.image)
+    if red is not None and len(out.boxes):
+        (x1, y1, x2, y2), = out.boxes
+        # the warped box is the bounding box of the warped car: it encloses the red pixels, 2 px slack
+        assert x1 - 2 <= red[0] and y1 - 2 <= red[1] and red[2] <= x2 + 2 and red[3] <= y2 + 2
+        assert red[0] <= x1 + 2 and red[1] <= y1 + 2 and x2 - 2 <= red[2] and y2 - 2 <= red[3]
+    blue = (out.image[:, :, 0] > 110) & (out.image[:, :, 2] < 110)
+    road = out.road[0]
+    # two resamplings (warp, then letterbox) of a blended edge: mismatches may sit within 2 px of it
+    kernel = np.ones((5, 5), np.uint8)
+    edge = (cv2.dilate((road == 1).view(np.uint8), kernel) & cv2.dilate((road != 1).view(np.uint8), kernel)) > 0
+    assert not ((blue & (road == 0)) & ~edge).any() and not ((~blue & (road == 1)) & ~edge).any()
+    assert np.all(road[np.all(out.image == PAD_VALUE, axis=2) & ~edge] == IGNORE)  # warped-in border is void
+
+
+def test_photometric_extras_change_only_the_image():
+    base = augment(scene(), INPUT, params(), np.random.default_rng(3))
+    extra = params(contrast=0.4, blur_prob=1.0, noise=10.0, jpeg_prob=1.0)
+    out = augment(scene(), INPUT, extra, np.random.default_rng(3))
+    # same geometry (the base draws come first), other pixels
+    np.testing.assert_array_equal(out.road, base.road)
+    np.testing.assert_array_equal(out.boxes, base.boxes)
+    assert np.abs(out.image.astype(int) - base.image.astype(int)).mean() > 1
+    # the same seed gives the same view
+    again = augment(scene(), INPUT, extra, np.random.default_rng(3))
+    np.testing.assert_array_equal(out.image, again.image)
+
+
+def test_extras_off_leave_the_random_stream_of_older_recipes_alone():
+    a = augment(scene(), INPUT, params(), np.random.default_rng(5))
+    b = augment(scene(), INPUT, params(contrast=0.0, noise=0.0, perspective=0.0), np.random.default_rng(5))
+    np.testing.assert_array_equal(a.image, b.image)
+
+
+def test_blur_softens_edges():
+    sharp = params(scale=[1.0, 1.0], flip_prob=0.0)
+    soft = params(scale=[1.0, 1.0], flip_prob=0.0, blur_prob=1.0, blur_sigma=2.0)
+    a = augment(scene(), INPUT, sharp, np.random.default_rng(0)).image.astype(float)
+    b = augment(scene(), INPUT, soft, np.random.default_rng(0)).image.astype(float)
+    # a blurred step keeps its total rise but spreads it: less gradient energy
+    assert (np.diff(b, axis=0) ** 2).sum() < 0.8 * (np.diff(a, axis=0) ** 2).sum()
+
+
+@pytest.mark.parametrize("change, message", [({"perspective": 1.5}, "perspective"), ({"noise": -1}, "noise"),
+                                             ({"jpeg_quality": 0}, "jpeg_quality"), ({"blur_prob": 2}, "blur_prob")])
+def test_bad_extra_settings_name_the_key(change, message):
+    from core.errors import UserError
+
+    with pytest.raises((ValueError, UserError), match=message):
+        params(**change)

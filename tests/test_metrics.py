@@ -126,3 +126,18 @@ def test_precision_recall_and_f1_conf_are_read_at_the_smoothed_f1_peak():
     assert car["R"] == pytest.approx(1.0)
     assert car["P"] == pytest.approx(1 - 0.5 * (0.9 - out["F1_conf"]) / 0.8, abs=1e-3)
     assert car["P"] == pytest.approx(0.969, abs=2e-3)
+
+
+def test_each_class_reports_its_own_f1_best_threshold():
+    """Cars: hits at 0.9 and 0.8, a false box at 0.1 -> F1 1 for thresholds in (0.1, 0.8].
+    Pedestrians: a false box at 0.9 above the hit at 0.3 -> F1 is 0 above 0.3, 2/3 below: best under 0.3."""
+    det = DetectionScore(CLASSES)
+    det.update(np.array([box(10, 10, score=0.9), box(100, 50, score=0.8), box(200, 100, score=0.1),
+                         box(10, 100, score=0.3, cls=1), box(300, 10, score=0.9, cls=1)], np.float32),
+               np.array([box(10, 10), box(100, 50), box(10, 100)], np.float32), np.array([0, 0, 1]))
+    per_class = det.compute()["per_class"]
+    assert per_class["car"]["F1"] == pytest.approx(1.0, abs=0.02)
+    assert 0.1 < per_class["car"]["F1_conf"] <= 0.8
+    assert per_class["pedestrian"]["F1"] == pytest.approx(2 / 3, abs=0.02)
+    assert per_class["pedestrian"]["F1_conf"] < 0.3
+    assert "F1_conf" not in per_class["cyclist"]  # no boxes, no threshold

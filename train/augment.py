@@ -1,7 +1,7 @@
 """Augmentation applied consistently to a sample's image, road mask and boxes.
 
 Training: colour jitter (image only) → random scale + crop → horizontal flip →
-letterbox to the network input; with probability `mosaic`, four samples go
+[optional extras: perspective jitter, contrast, blur, noise, JPEG] → letterbox to the network input; with probability `mosaic`, four samples go
 through that at half the input size and are tiled 2x2 into one input. Validation: letterbox only, the same geometry
 inference uses (`nets.preprocess.Letterbox`). Masks are resampled by nearest
 neighbour (INTER_NEAREST_EXACT) and padded with 255 (void), so padding never counts as road or
@@ -37,11 +37,20 @@ class AugmentParams:
     min_box_visibility: float  # drop a box whose area inside the crop is under this fraction of its area
     min_box_size: float  # drop a box narrower or shorter than this, in network pixels
     mosaic: float = 0.0  # probability of a 2x2 mosaic of four samples (see `mosaic`)
+    # photometric and geometric extras (off at 0; see `augment_extras`): footage from other cameras
+    contrast: float = 0.0  # largest relative contrast change around the image mean (0.3 = ×0.7 … ×1.3)
+    blur_prob: float = 0.0  # probability of a Gaussian blur (sigma uniform in 0.3 … blur_sigma)
+    blur_sigma: float = 1.5
+    noise: float = 0.0  # largest standard deviation of Gaussian pixel noise, in 8-bit levels
+    jpeg_prob: float = 0.0  # probability of a JPEG re-encode at a quality uniform in jpeg_quality … 95
+    jpeg_quality: float = 40.0
+    perspective: float = 0.0  # largest corner shift of a random homography, as a fraction of the frame size
 
     @classmethod
     def from_config(cls, cfg: Mapping, source: str = "augment") -> AugmentParams:
         names = [f.name for f in fields(cls)]
-        optional = {"mosaic"}
+        optional = {"mosaic", "contrast", "blur_prob", "blur_sigma", "noise", "jpeg_prob", "jpeg_quality",
+                    "perspective"}
         if not isinstance(cfg, Mapping):
             raise ConfigError(f"{source}: augmentation settings must be a mapping (see configs/data/camvid.yaml), "
                               f"got {cfg!r}")
@@ -61,10 +70,12 @@ class AugmentParams:
                               f"(scale a [min, max] pair): {e}") from e
         if not 0 < lo <= hi:
             raise ConfigError(f"{source}: scale must be [min, max] with 0 < min <= max, got {cfg['scale']}")
-        for n in ("flip_prob", "min_box_visibility", "mosaic"):
+        for n in ("flip_prob", "min_box_visibility", "mosaic", "contrast", "blur_prob", "jpeg_prob", "perspective"):
             if not 0 <= getattr(params, n) <= 1:
                 raise ConfigError(f"{source}: {n} must lie in [0, 1], got {getattr(params, n)}")
-        for n in ("hsv_h", "hsv_s", "hsv_v", "min_box_size"):
+        if not 1 <= params.jpeg_quality <= 95:
+            raise ConfigError(f"{source}: jpeg_quality must lie in [1, 95], got {params.jpeg_quality}")
+        for n in ("hsv_h", "hsv_s", "hsv_v", "min_box_size", "blur_sigma", "noise"):
             if getattr(params, n) < 0:
                 raise ConfigError(f"{source}: {n} must not be negative, got {getattr(params, n)}")
         return params
@@ -101,7 +112,70 @@ def augment(sample: Sample, input_size: tuple[int, int], params: AugmentParams,
             boxes = np.stack([cw - boxes[:, 2], boxes[:, 1], cw - boxes[:, 0], boxes[:, 3]], axis=1)
 
     cropped = Sample(np.ascontiguousarray(image), road, boxes, classes, sample.source)
+    if has_extras(params):  # drawn after the base draws, and only when on: older recipes see the same stream
+        cropped = augment_extras(cropped, params, rng)
     return letterbox_sample(cropped, input_size, min_box_size=params.min_box_size)
+
+
+def has_extras(params: AugmentParams) -> bool:
+    return any((params.contrast, params.blur_prob, params.noise, params.jpeg_prob, params.perspective))
+
+
+def augment_extras(sample: Sample, params: AugmentParams, rng: np.random.Generator) -> Sample:
+    """Perspective jitter (image, road mask and boxes), then contrast, blur, noise and JPEG (image only).
+
+    Other cameras tilt differently, are softer or noisier and compress harder than
+    CamVid's: these teach the network to care less. All draws happen first, in a fixed order.
+    """
+    corners = rng.uniform(-1, 1, (4, 2)) * params.perspective
+    contrast = 1 + rng.uniform(-1, 1) * params.contrast
+    blur = rng.random() < params.blur_prob
+    sigma = rng.uniform(0.3, max(params.blur_sigma, 0.3))
+    noise_std = rng.uniform(0, params.noise)
+    jpeg = rng.random() < params.jpeg_prob
+    quality = int(rng.uniform(params.jpeg_quality, 95))
+    noise_seed = int(rng.integers(2**31))
+
+    image, road, boxes, classes = sample.image, sample.road, sample.boxes, sample.classes
+    if params.perspective > 0:
+        h, w = image.shape[:2]
+        src = np.array([[0, 0], [w, 0], [w, h], [0, h]], np.float32)
+        matrix = cv2.getPerspectiveTransform(src, src + (corners * (w, h)).astype(np.float32))
+        image = cv2.warpPerspective(image, matrix, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
+                                    borderValue=(PAD_VALUE,) * 3)
+        if road is not None:
+            road = np.stack([cv2.warpPerspective(m, matrix, (w, h), flags=cv2.INTER_NEAREST,
+                                                 borderMode=cv2.BORDER_CONSTANT, borderValue=IGNORE) for m in road])
+        if boxes is not None and len(boxes):
+            boxes, classes = warp_boxes(boxes, classes, matrix, w, h, params.min_box_visibility)
+    if contrast != 1:
+        mean = float(image.mean())
+        image = cv2.convertScaleAbs(image, alpha=contrast, beta=mean * (1 - contrast))
+    if blur:
+        image = cv2.GaussianBlur(image, (0, 0), sigma)
+    if noise_std > 0:
+        noise = np.random.default_rng(noise_seed).normal(0, noise_std, image.shape)
+        image = np.clip(image + noise, 0, 255).astype(np.uint8)
+    if jpeg:
+        ok, data = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, quality])
+        if ok:
+            image = cv2.imdecode(data, cv2.IMREAD_COLOR)
+    return Sample(np.ascontiguousarray(image), road, boxes, classes, sample.source)
+
+
+def warp_boxes(boxes: np.ndarray, classes: np.ndarray, matrix: np.ndarray, width: int, height: int,
+               min_visibility: float) -> tuple[np.ndarray, np.ndarray]:
+    """Boxes through a homography: the bounding box of the warped corners, clipped to the frame;
+    mostly cut-off boxes are dropped (as `crop_boxes` does)."""
+    x1, y1, x2, y2 = boxes.T
+    pts = np.stack([np.stack([x1, y1], 1), np.stack([x2, y1], 1), np.stack([x2, y2], 1), np.stack([x1, y2], 1)], 1)
+    warped = cv2.perspectiveTransform(pts.reshape(-1, 1, 2).astype(np.float32), matrix).reshape(-1, 4, 2)
+    out = np.concatenate([warped.min(1), warped.max(1)], 1)
+    clipped = np.clip(out, 0, np.array([width, height, width, height], np.float32))
+    area = (out[:, 2] - out[:, 0]) * (out[:, 3] - out[:, 1])
+    visible = (clipped[:, 2] - clipped[:, 0]) * (clipped[:, 3] - clipped[:, 1])
+    keep = (visible > 0) & (visible >= min_visibility * area)
+    return clipped[keep].astype(np.float32), classes[keep]
 
 
 def mosaic(samples: Sequence[Sample], input_size: tuple[int, int], params: AugmentParams,

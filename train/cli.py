@@ -27,14 +27,20 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--init-weights", help="start from these weights (same architecture): fine-tuning; "
                                           "overrides the recipe's init_weights, ignored with --resume")
     p.add_argument("--device", default="cpu", help="cpu or cuda[:N] (torchrun sets the rank's GPU)")
+    p.add_argument("--holdout-sequences", metavar="SEQ[,SEQ]",
+                   help="leave these driving sequences out: train on the others (of CamVid train+val), pick the "
+                        "best epoch on these (e.g. 0001TP); overrides the recipe's holdout_sequences")
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("eval", help="score a model on CamVid (road + boxes) or KITTI Road (BEV benchmark)")
     p.add_argument("--dataset", choices=DATASETS, required=True)
     p.add_argument("--root", type=Path, help="dataset root (camvid: the folder with train/ val/; "
                                              "kitti-road: data_road with training/ testing/)")
-    p.add_argument("--split", default=None, help="camvid: train, val or test (default val); "
+    p.add_argument("--split", default=None, help="camvid: train, val or test, or several: train,val (default val); "
                                                  "kitti-road: training (default)")
+    p.add_argument("--sequences", metavar="SEQ[,SEQ]", help="camvid: only frames of these driving sequences "
+                                                            "(file name prefix, e.g. 0001TP,0006R0)")
+    p.add_argument("--exclude-sequences", metavar="SEQ[,SEQ]", help="camvid: leave these driving sequences out")
     p.add_argument("--weights", type=Path, help="model weights .pt/.onnx/.engine (default: the bundled ones)")
     p.add_argument("--backend", default="auto", choices=BACKENDS)
     p.add_argument("--precision", default="auto", choices=PRECISIONS,
@@ -52,7 +58,8 @@ def cmd_train(args) -> int:
     from .engine import TrainingDiverged, load_train_config, train
 
     cfg = load_train_config(args.config, epochs=args.epochs, batch=args.batch, workers=args.workers,
-                            out_dir=args.out_dir, init_weights=args.init_weights)
+                            out_dir=args.out_dir, init_weights=args.init_weights,
+                            holdout_sequences=args.holdout_sequences)
     try:
         train(cfg, resume=args.resume, device=args.device, exist_ok=args.exist_ok)
     except TrainingDiverged as e:
@@ -66,6 +73,12 @@ def cmd_eval(args) -> int:
     if args.dataset == "kitti-road":
         from .cli_kitti import run_kitti_road_eval
 
+        if args.sequences or args.exclude_sequences:
+            from core.errors import UserError
+
+            raise UserError("--sequences/--exclude-sequences select CamVid drives; KITTI Road has none "
+                            "(drop them, or use --dataset camvid)")
+
         return run_kitti_road_eval(args)
     return eval_camvid(args)
 
@@ -76,6 +89,7 @@ def eval_camvid(args) -> int:
 
     from .datasets import build_dataset
     from .evaluate import evaluate_dataset, format_report
+    from .sequences import frames_per_sequence
 
     predictor = load_predictor(args.weights, backend=args.backend, conf=0.001, iou=0.6, precision=args.precision)
     print(f"backend: {predictor.choice_reason}")
@@ -83,12 +97,18 @@ def eval_camvid(args) -> int:
     if args.root:
         data_cfg["root"] = str(args.root)
     split = args.split or "val"
-    data_cfg.setdefault("splits", {})[split] = split  # the CamVid folder of that name, whatever the recipe maps
+    # the CamVid folder(s) of that name, whatever the recipe maps
+    data_cfg.setdefault("splits", {})[split] = [s.strip() for s in split.split(",") if s.strip()]
+    for key, value in (("sequences", args.sequences), ("exclude_sequences", args.exclude_sequences)):
+        if value:
+            data_cfg[key] = value
     dataset = build_dataset(data_cfg, split, predictor.input_size, predictor.road_classes, predictor.class_names,
                             augment=False)
     report = evaluate_dataset(predictor, dataset)
-    report.update(dataset="camvid", split=split, weights=str(args.weights or "bundled"))
+    report.update(dataset="camvid", split=split, weights=str(args.weights or "bundled"),
+                  precision=args.precision, sequences=frames_per_sequence(dataset))
     print(format_report(report, f"CamVid {split}"))
+    print(f"  frames per sequence: {report['sequences']}")
     if args.json:
         from core.atomic import atomic_write_text
 

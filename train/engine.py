@@ -34,7 +34,7 @@ from ultralytics.utils.torch_utils import ModelEMA, init_seeds
 
 from core.atomic import atomic_open, atomic_write_text
 from core.config import ConfigError
-from core.errors import InputNotFoundError, MissingDependencyError
+from core.errors import InputNotFoundError, MissingDependencyError, UserError
 from nets.config import PROJECT_ROOT, load_model_config
 from nets.model import PerceptionNet
 from nets.postprocess import detections_from_output
@@ -118,9 +118,14 @@ def build_loaders(cfg: dict, model_cfg: dict, rank: int, world: int, seed: int):
     data = cfg["data"]
     train_set = build_dataset(data["train"], "train", imgsz, road, names, augment=True, seed=seed,
                               augment_overrides=cfg.get("augment"))
-    val_set = (build_dataset(data["val"], "val", imgsz, road, names, augment=False, seed=seed)
-               if data.get("val") else None)
-    if world > 1:
+    val_set = build_dataset(data["val"], "val", imgsz, road, names, augment=False, seed=seed) if data.get("val") else None
+    if cfg.get("sampler"):
+        if world > 1:
+            raise UserError("the recipe's class-balanced sampler runs in one process only; drop 'sampler:' for DDP")
+        from .balance import balanced_sampler
+
+        sampler = balanced_sampler(train_set, cfg["sampler"], len(names), seed)
+    elif world > 1:
         sampler = DistributedSampler(train_set, num_replicas=world, rank=rank, shuffle=True, seed=seed)
     else:
         sampler = RandomSampler(train_set, generator=torch.Generator().manual_seed(seed))

@@ -57,5 +57,6 @@ def format_report(report: dict, title: str) -> str:
         f1 = f"   best F1 at conf {d['F1_conf']:.2f}" if d.get("F1_conf") is not None else ""
         lines.append(f"  detect mAP50 {d['mAP50']:.4f}   mAP50-95 {d['mAP50-95']:.4f}{f1}{derived}")
         for name, c in d["per_class"].items():
-            lines.append(f"    {name:<11} AP50 {c['AP50']:.4f}  AP50-95 {c['AP50-95']:.4f}  ({c['instances']} boxes)")
+            f1 = f"  best F1 {c['F1']:.3f} at conf {c['F1_conf']:.2f}" if "F1_conf" in c else ""
+            lines.append(f"    {name:<11} AP50 {c['AP50']:.4f}  AP50-95 {c['AP50-95']:.4f}  ({c['instances']} boxes){f1}")
     return "\n".join(lines)

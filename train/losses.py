@@ -15,6 +15,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from ultralytics.utils.loss import v8DetectionLoss
 
+from core.errors import UserError
 from nets.model import PerceptionNet
 
 IGNORE = 255
@@ -26,10 +27,11 @@ LOSS_WEIGHTS = {"road": 1.0, "road_aux": 0.4, "dice": 0.5, "det": 1.0, "box": 7.
 class _DetectLossView:
     """The three attributes v8DetectionLoss reads from an ultralytics model, taken from ours."""
 
-    def __init__(self, net: PerceptionNet, box: float, cls: float, dfl: float):
+    def __init__(self, net: PerceptionNet, box: float, cls: float, dfl: float, class_weights=None):
         self.args = SimpleNamespace(box=box, cls=cls, dfl=dfl)
         self.model = [net.detect]
         self._net = net
+        self.class_weights = class_weights  # (nc,) factors on each class's score loss, or None
 
     def parameters(self):
         return self._net.parameters()
@@ -65,13 +67,30 @@ def _select_images(preds: dict, targets: dict, keep: torch.Tensor) -> tuple[dict
                        "bboxes": targets["bboxes"][rows]}
 
 
+def class_weight_vector(weights: dict | None, class_names: list[str]) -> torch.Tensor | None:
+    """A recipe's `loss: {class_weights: {pedestrian: 1.5}}` → (nc,) factors on the class-score loss
+    (ultralytics' v8DetectionLoss multiplies its per-class BCE by them); unnamed classes get 1."""
+    if not weights:
+        return None
+    unknown = sorted(set(weights) - set(class_names))
+    if unknown:
+        raise UserError(f"training recipe: loss.class_weights names {unknown}, not classes of the model "
+                         f"{class_names}")
+    if any(not isinstance(v, (int, float)) or v <= 0 for v in weights.values()):
+        raise UserError(f"training recipe: loss.class_weights must be positive numbers, got {weights}")
+    return torch.tensor([float(weights.get(n, 1.0)) for n in class_names])
+
+
 class MultiTaskLoss(nn.Module):
     """Weighted sum of road and detection losses; returns (total, dict of detached terms)."""
 
     def __init__(self, net: PerceptionNet, weights: dict):
         super().__init__()
-        self.w = {**LOSS_WEIGHTS, **(weights or {})}
-        self.det_loss = v8DetectionLoss(_DetectLossView(net, self.w["box"], self.w["cls"], self.w["dfl"]))
+        weights = dict(weights or {})
+        class_weights = class_weight_vector(weights.pop("class_weights", None), list(net.cfg["classes"]))
+        self.w = {**LOSS_WEIGHTS, **weights}
+        self.det_loss = v8DetectionLoss(_DetectLossView(net, self.w["box"], self.w["cls"], self.w["dfl"],
+                                                        class_weights))
         self.det_names = self.det_loss.loss_names  # box_loss, cls_loss, dfl_loss (l1_loss when reg_max == 1)
 
     def forward(self, out: dict, batch: dict) -> tuple[torch.Tensor, dict[str, float]]:

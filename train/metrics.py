@@ -78,8 +78,11 @@ class DetectionScore:
             best_conf = float(confs[smooth(f1_curve.mean(0), 0.1).argmax()])
             for j, c in enumerate(classes.astype(int)):
                 if c < nc:
+                    # this class's own F1 peak: a per-class deployment threshold (configs/runtime.yaml class_conf)
+                    f1 = smooth(f1_curve[j], 0.1)
                     per_class[self.class_names[c]].update(AP50=float(ap[j, 0]), **{"AP50-95": float(ap[j].mean())},
-                                                          P=float(p[j]), R=float(r[j]))
+                                                          P=float(p[j]), R=float(r[j]),
+                                                          F1=float(f1.max()), F1_conf=float(confs[f1.argmax()]))
         present = [v for v in per_class.values() if v["instances"] > 0]
         return {
             "F1_conf": best_conf,  # the score threshold of best mean F1 over classes (a deployment default)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from core.config import NUMBER, ConfigError, Either, load_yaml, validate
+from core.config import NUMBER, ConfigError, Either, Open, load_yaml, validate
 
 from .losses import LOSS_WEIGHTS
 
@@ -27,7 +27,9 @@ RECIPE_SCHEMA = {
     "optimizer": {"name": str, "lr": NUMBER, "weight_decay": NUMBER, "momentum": NUMBER},
     "schedule": {"name": str, "warmup_epochs": NUMBER, "final_lr_ratio": NUMBER, "power": NUMBER},
     "ema": Either(type(None), bool, {"decay": NUMBER, "tau": NUMBER}),  # null/false: no EMA
-    "loss": {name: NUMBER for name in LOSS_WEIGHTS},
+    "loss": {**{name: NUMBER for name in LOSS_WEIGHTS}, "class_weights": Open(NUMBER)},  # class_weights: {name: weight}
+    "sampler": {"repeat_threshold": NUMBER, "power": NUMBER},  # class-balanced sampling (train.balance)
+    "holdout_sequences": Either(str, list),    # drives left out of training, the best epoch selected on them
     "grad_clip": NUMBER,
     "amp": bool,
     "seed": int,
@@ -46,6 +48,10 @@ def load_train_config(path: str | Path, **overrides) -> dict:
     cfg.update({k: v for k, v in overrides.items() if v is not None})
     validate_recipe(cfg, str(path))
     cfg["_source"] = str(path)
+    if cfg.get("holdout_sequences"):  # leave these drives out of training, select the best epoch on them
+        from .sequences import holdout_recipe
+
+        cfg = holdout_recipe(cfg, cfg["holdout_sequences"])
     return cfg
 
 

@@ -29,6 +29,7 @@ from train.datasets.kitti_road import KittiRoadDataset
 from train.datasets.labelme import LabelmeDataset
 from train.datasets.mix import MixedDataset
 from train.datasets.yolo_txt import YoloTxtDataset
+from train.sequences import NoFramesSelected
 
 READERS: dict[str, type[SampleDataset]] = {
     "camvid": CamVidDataset,
@@ -104,9 +105,18 @@ def build_parts(cfg: dict, split: str, input_size, road_classes, class_names, au
         raise ConfigError(f"{source} ({kind}): 'splits' must map a run's split to the dataset's split(s), "
                          f"e.g. {{train: [train, val]}}; got {split_map!r}")
     splits = split_map.get(split, split)
-    return [reader(resolve(cfg["root"]), s, input_size=input_size, road_classes=road_classes,
-                   class_names=class_names, augment=params, seed=int(cfg.get("seed", 0)), **options)
-            for s in ([splits] if isinstance(splits, str) else splits)]
+    splits = [splits] if isinstance(splits, str) else list(splits)
+    parts, empty = [], []
+    for s in splits:
+        try:
+            parts.append(reader(resolve(cfg["root"]), s, input_size=input_size, road_classes=road_classes,
+                                class_names=class_names, augment=params, seed=int(cfg.get("seed", 0)), **options))
+        except NoFramesSelected as e:
+            # a sequence filter over several splits (held-out sequences): a split without them is fine
+            empty.append(e)
+    if not parts:
+        raise empty[0]
+    return parts
 
 
 def resolve(path: str | Path) -> Path:

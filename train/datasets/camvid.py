@@ -6,6 +6,9 @@ stripped). Road channels come from `road_class_ids` (road = 3); void ids
 (11) are 255 in every channel; a road class CamVid does not label (lane) is 255
 everywhere. Boxes for the model's classes come from `box_class_ids` regions via
 `train.mask_boxes` and are approximate: `boxes_are_derived = True`.
+`sequences` / `exclude_sequences` (names or "a,b") keep or drop the frames of
+driving sequences by file name prefix (train.sequences): for figures on drives
+the model never saw.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from train.datasets.base import (SampleDataset, class_indices, read_class_ids, r
                                  require_frames)
 from train.mask_boxes import boxes_from_mask
 from train.sample import IGNORE, Sample
+from train.sequences import count_sequences, filter_frames, parse_sequences
 
 
 class CamVidDataset(SampleDataset):
@@ -30,12 +34,18 @@ class CamVidDataset(SampleDataset):
                  augment=None, seed: int = 0, road_class_ids: Mapping[str, Sequence[int]] = None,
                  void_ids: Sequence[int] = (), box_class_ids: Mapping[str, Sequence[int]] = None,
                  min_box_area: int = 50, min_box_width: int = 1, min_box_height: int = 1,
-                 list_prefix: str = "/SegNet/CamVid/"):
+                 list_prefix: str = "/SegNet/CamVid/", sequences: Sequence[str] | str | None = None,
+                 exclude_sequences: Sequence[str] | str | None = None):
         super().__init__(f"camvid {split}", input_size, road_classes, class_names, augment, seed)
         self.root = require_dir(Path(root), "CamVid root")
         self.frames = self._list_frames(split, list_prefix)
         require_frames(self.frames, self.name, split, self.root,
                        f"expected {split}.txt or the folders {split}/ and {split}annot/")
+        self.sequences = parse_sequences(sequences, "camvid sequences")
+        self.exclude_sequences = parse_sequences(exclude_sequences, "camvid exclude_sequences")
+        if self.sequences or self.exclude_sequences:
+            self.frames = filter_frames(self.frames, self.sequences, self.exclude_sequences,
+                                        f"camvid {split} ({self.root})")
 
         road_class_ids = dict(road_class_ids or {})
         # one 256-entry lookup table per road channel: class id → 1 / 0 / 255 in one cv2.LUT pass
@@ -74,6 +84,10 @@ class CamVidDataset(SampleDataset):
 
     def __len__(self) -> int:
         return len(self.frames)
+
+    def sequence_counts(self) -> dict[str, int]:
+        """Frames per driving sequence (file name prefix), for reports that must say what they scored."""
+        return count_sequences(image for image, _ in self.frames)
 
     def load(self, index: int) -> Sample:
         image_path, label_path = self.frames[index]

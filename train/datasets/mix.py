@@ -39,6 +39,14 @@ class MixedDataset(ConcatDataset):
     def has_box_labels(self) -> bool:
         return any(d.has_box_labels for d in self.datasets)
 
+    def load(self, index: int):
+        """Frame `index` of the concatenation, unaugmented (evaluation reads frames this way)."""
+        import bisect
+
+        part = bisect.bisect_right(self.cumulative_sizes, index)
+        start = self.cumulative_sizes[part - 1] if part else 0
+        return self.datasets[part].load(index - start)
+
     def set_epoch(self, epoch: int) -> None:
         for d in self.datasets:
             d.set_epoch(epoch)

@@ -1,0 +1,50 @@
+#!/usr/bin/env python3
+"""Road scores in the camera's perspective on KITTI Road training frames: footage from another country and
+camera that the CamVid-trained model never saw. No calib file needed (the BEV benchmark, `run.py eval
+--dataset kitti-road`, needs one per frame); counts are summed over the frames with road masks.
+
+    python benchmarks/kitti_road_perspective.py --root ../shared/data/kitti_road --json out/kitti_persp.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--root", type=Path, default=Path("../shared/data/kitti_road"))
+    ap.add_argument("--weights", default=None)
+    ap.add_argument("--precisions", nargs="+", default=["fp32", "int8cpu"])
+    ap.add_argument("--json", type=Path)
+    args = ap.parse_args(argv)
+
+    from nets.config import load_yaml
+    from nets.predictor import load_predictor
+    from train.datasets import build_dataset
+    from train.evaluate import evaluate_dataset, format_report
+
+    report = {}
+    for precision in args.precisions:
+        predictor = load_predictor(args.weights, backend="onnxruntime", conf=0.001, iou=0.6, precision=precision)
+        cfg = {**load_yaml("configs/data/kitti_road.yaml"), "root": str(args.root)}
+        ds = build_dataset(cfg, "all", predictor.input_size, predictor.road_classes, predictor.class_names,
+                           augment=False)
+        r = evaluate_dataset(predictor, ds, show_progress=False)
+        r.update(precision=precision, model=predictor.description, frames_scored=[Path(f[0]).name for f in ds.frames])
+        print(format_report(r, f"KITTI Road training, perspective ({precision})"))
+        report[precision] = r
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(report, indent=2))
+        print(f"wrote {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
