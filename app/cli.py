@@ -118,8 +118,9 @@ def cmd_view(args) -> int:
     if importlib.util.find_spec("PyQt5") is None:
         raise MissingDependencyError("the viewer needs PyQt5: pip install PyQt5 (or run headless: `run.py infer`)")
     if display_available() is None:
-        raise MissingDependencyError("the viewer needs a display and none is set (DISPLAY, WAYLAND_DISPLAY or QT_QPA_PLATFORM); "
-                                     "run it on a desktop, under `xvfb-run -a python run.py view`, or headless with `run.py infer`")
+        raise MissingDependencyError(
+            "the viewer needs a display and none is set (DISPLAY, WAYLAND_DISPLAY or QT_QPA_PLATFORM); "
+            "run it on a desktop, under `xvfb-run -a python run.py view`, or headless with `run.py infer`")
     from .viewer.preflight import check_qt_platform
 
     check_qt_platform()  # Qt would abort (exit 134) without naming the missing libraries
@@ -130,8 +131,8 @@ def cmd_view(args) -> int:
 
     thresholds = _thresholds(args, load_runtime_config(args.runtime_config))
     return launch_viewer(source=args.source, weights=args.weights, backend=args.backend, device=args.device,
-                         precision=args.precision, calib=args.calib, thresholds=thresholds, runtime_config=args.runtime_config,
-                         paused=args.paused)
+                         precision=args.precision, calib=args.calib, thresholds=thresholds,
+                         runtime_config=args.runtime_config, paused=args.paused)
 
 
 # --- infer ----------------------------------------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Per-class confidence thresholds: their effect on labelled CamVid frames and on unlabelled clips.
 
-    python benchmarks/class_conf_effect.py --root ../shared/data/camvid --split val \
+    python -m benchmarks.class_conf_effect --root ../shared/data/camvid --split val \
         --clips assets/sample_clip.mp4 ../shared/data/video/*.mp4 --every 10 --dump out/class_conf
 
 Two settings are compared, both with the runtime's NMS IoU:
@@ -23,7 +23,6 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 
 def parse_class_conf(text: str) -> dict[str, float]:

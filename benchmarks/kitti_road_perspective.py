@@ -3,7 +3,7 @@
 camera that the CamVid-trained model never saw. No calib file needed (the BEV benchmark, `run.py eval
 --dataset kitti-road`, needs one per frame); counts are summed over the frames with road masks.
 
-    python benchmarks/kitti_road_perspective.py --root ../shared/data/kitti_road --json out/kitti_persp.json
+    python -m benchmarks.kitti_road_perspective --root ../shared/data/kitti_road --json out/kitti_persp.json
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ import json
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 
 def main(argv=None) -> int:

@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Road-mask stability on video: frame-to-frame IoU of the road mask, without and with smoothing.
 
-    python benchmarks/road_mask_stability.py                       # the bundled clip and ../shared/data/video/*
-    python benchmarks/road_mask_stability.py --camvid-root ../shared/data/camvid --json out/stability.json
+    python -m benchmarks.road_mask_stability                       # the bundled clip and ../shared/data/video/*
+    python -m benchmarks.road_mask_stability --camvid-root ../shared/data/camvid --json out/stability.json
 
 The network runs once per frame; each variant of nets.road_stability.RoadStabilizer
 (settings of configs/runtime.yaml road_smoothing, parts switched off) filters the same
@@ -27,7 +27,6 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -104,7 +103,8 @@ def main(argv=None) -> int:
     ap.add_argument("--weights", default=None)
     ap.add_argument("--backend", default="onnxruntime")
     ap.add_argument("--precision", default="auto")
-    ap.add_argument("--clips", nargs="*", help="videos (default: assets/sample_clip.mp4 and ../shared/data/video/*.mp4)")
+    ap.add_argument("--clips", nargs="*",
+                    help="videos (default: assets/sample_clip.mp4 and ../shared/data/video/*.mp4)")
     ap.add_argument("--camvid-root", type=Path, help="also score the CamVid val frames in order against their labels")
     ap.add_argument("--ema-alpha", type=float, help="over road_smoothing.ema_alpha of configs/runtime.yaml")
     ap.add_argument("--json", type=Path)

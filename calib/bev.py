@@ -49,7 +49,8 @@ class BevGrid:
         for name, extent in (("x", self.x_max - self.x_min), ("z", self.z_max - self.z_min)):
             cells = extent / self.resolution
             if abs(cells - round(cells)) > 1e-6:
-                raise BadInputError(f"BEV grid {name} range {extent} m is not a whole number of {self.resolution} m cells")
+                raise BadInputError(f"BEV grid {name} range {extent} m is not a whole number of "
+                                    f"{self.resolution} m cells")
 
     @classmethod
     def from_config(cls, config: Mapping, source: str = "BEV config") -> BevGrid:

@@ -64,7 +64,8 @@ def run_calibrate(args: argparse.Namespace) -> int:
         from core.atomic import atomic_path
         from core.output_paths import refuse_unsafe_outputs
 
-        refuse_unsafe_outputs(files={"--bev-out": out}, inputs={"the --image": args.image, "the calib file": args.calib})
+        refuse_unsafe_outputs(files={"--bev-out": out},
+                              inputs={"the --image": args.image, "the calib file": args.calib})
         with atomic_path(out) as tmp:  # the same suffix: cv2 picks the image format from it
             if not cv2.imwrite(str(tmp), warp.warp(frame)):
                 raise OutputError(f"cannot write {out}")

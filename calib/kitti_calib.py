@@ -55,7 +55,8 @@ def parse_kitti_calib(text: str, source: str = "<string>") -> KittiCalib:
         key, sep, numbers = line.partition(":")
         key = key.strip()
         if not sep or not key:
-            raise BadInputError(f"calib file {source}, line {line_no}: expected 'key: numbers', got {line.strip()[:60]!r}")
+            raise BadInputError(f"calib file {source}, line {line_no}: expected 'key: numbers', "
+                                f"got {line.strip()[:60]!r}")
         try:
             values[key] = np.array([float(v) for v in numbers.split()], dtype=np.float64)
         except ValueError as e:

@@ -10,7 +10,7 @@ import copy
 import math
 from pathlib import Path
 
-from core.config import ConfigError, Open, load_yaml, validate  # noqa: F401  (ConfigError, load_yaml: re-exported)
+from core.config import ConfigError, Open, load_yaml, validate
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 CONFIG_DIR = PROJECT_ROOT / "configs"

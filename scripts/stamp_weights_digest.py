@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Write the weights digest of a .pt into ONNX files exported from it, changing nothing else.
 
-    python scripts/stamp_weights_digest.py weights/perception_n.pt weights/perception_n.onnx weights/perception_n.int8cpu.onnx
+    python -m scripts.stamp_weights_digest weights/perception_n.pt \
+        weights/perception_n.onnx weights/perception_n.int8cpu.onnx
 
 For ONNX files exported before `run.py export` recorded the digest (nets/deploy/onnx_export.py):
 re-exporting would change the INT8 calibration and graph details; adding one metadata entry
@@ -21,14 +22,13 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import nets  # noqa: E402,F401  (before ultralytics)
-from nets.config import SAMPLE_CLIP  # noqa: E402
-from nets.predictor import Predictor  # noqa: E402
-from nets.backends.onnxruntime_backend import OnnxRuntimeBackend  # noqa: E402
-from nets.backends.torch_backend import TorchBackend  # noqa: E402
-from nets.weights import WEIGHTS_DIGEST_KEY, checkpoint_digest, load_model  # noqa: E402
+import nets  # noqa: F401  (before ultralytics)
+from nets.config import SAMPLE_CLIP
+from nets.predictor import Predictor
+from nets.backends.onnxruntime_backend import OnnxRuntimeBackend
+from nets.backends.torch_backend import TorchBackend
+from nets.weights import WEIGHTS_DIGEST_KEY, checkpoint_digest, load_model
 
 
 def sample_frames(n: int = 4) -> list[np.ndarray]:

@@ -153,7 +153,8 @@ def test_a_recipe_key_or_the_flag_holds_sequences_out(tmp_path):
     flagged = load_train_config(recipe, holdout_sequences="0006R0")  # the flag wins over the recipe
     assert flagged["data"]["train"]["exclude_sequences"] == ["0006R0"]
     shipped = load_train_config("configs/train/camvid_n_heldout.yaml")
-    assert shipped["data"]["val"]["sequences"] == ["0001TP"] and "0001TP" in shipped["data"]["train"]["exclude_sequences"]
+    assert shipped["data"]["val"]["sequences"] == ["0001TP"]
+    assert "0001TP" in shipped["data"]["train"]["exclude_sequences"]
 
 
 def test_sequences_with_kitti_road_are_refused_not_ignored():

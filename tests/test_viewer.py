@@ -19,20 +19,20 @@ import pytest
 
 pytest.importorskip("PyQt5")
 
-from PyQt5.QtCore import Qt  # noqa: E402
-from PyQt5.QtWidgets import QApplication  # noqa: E402
+from PyQt5.QtCore import Qt
+from PyQt5.QtWidgets import QApplication
 
-import run  # noqa: E402
-from app import cli  # noqa: E402
-from app import sources as app_sources  # noqa: E402
-from app.sources import open_source  # noqa: E402
-from app.viewer.bridge import PipelineBridge  # noqa: E402
-from app.viewer.main_window import STATE_TEXT, MainWindow  # noqa: E402
-from app.viewer.pacing import PacedSource  # noqa: E402
-from app.viewer.predictors import PredictorProvider  # noqa: E402
-from app.viewer.settings import ViewerSettings  # noqa: E402
-from calib.camera import load_camera_geometry  # noqa: E402
-from stand_ins import (BLOCK, H, W, FakeCamera, StandIn, read_stamp, video_stamps,  # noqa: E402
+import run
+from app import cli
+from app import sources as app_sources
+from app.sources import open_source
+from app.viewer.bridge import PipelineBridge
+from app.viewer.main_window import STATE_TEXT, MainWindow
+from app.viewer.pacing import PacedSource
+from app.viewer.predictors import PredictorProvider
+from app.viewer.settings import ViewerSettings
+from calib.camera import load_camera_geometry
+from stand_ins import (BLOCK, H, W, FakeCamera, StandIn, read_stamp, video_stamps,
                            write_stamped_video)
 
 N = 16  # frames of the test clip

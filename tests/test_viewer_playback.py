@@ -17,19 +17,19 @@ import pytest
 
 pytest.importorskip("PyQt5")
 
-from PyQt5.QtCore import QPoint, QRect, Qt  # noqa: E402
+from PyQt5.QtCore import QPoint, QRect, Qt
 
-from app.viewer.launch import build_window  # noqa: E402
-from app.viewer.main_window import SHORTCUTS, STATE_TEXT  # noqa: E402
-from app.viewer.predictors import PredictorProvider  # noqa: E402
-from app.viewer.settings import ViewerSettings  # noqa: E402
-from calib.camera import load_camera_geometry  # noqa: E402
-from nets.config import load_model_config  # noqa: E402
-from nets.deploy.onnx_export import export_onnx  # noqa: E402
-from nets.model import PerceptionNet  # noqa: E402
-from nets.weights import save_checkpoint  # noqa: E402
-from stand_ins import read_stamp, write_stamped_video  # noqa: E402
-from test_viewer import (KITTI_CALIB, WAIT_MS, N, StandInProvider, clip, make_window,  # noqa: E402,F401
+from app.viewer.launch import build_window
+from app.viewer.main_window import SHORTCUTS, STATE_TEXT
+from app.viewer.predictors import PredictorProvider
+from app.viewer.settings import ViewerSettings
+from calib.camera import load_camera_geometry
+from nets.config import load_model_config
+from nets.deploy.onnx_export import export_onnx
+from nets.model import PerceptionNet
+from nets.weights import save_checkpoint
+from stand_ins import read_stamp, write_stamped_video
+from test_viewer import (KITTI_CALIB, WAIT_MS, N, StandInProvider, clip, make_window,  # noqa: F401
                          next_frame, play, wait_first_frame, wait_state)
 
 PAUSE_MS = 2000  # a pause far longer than any frame's latency with a stand-in predictor

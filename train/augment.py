@@ -1,11 +1,11 @@
 """Augmentation applied consistently to a sample's image, road mask and boxes.
 
 Training: colour jitter (image only) → random scale + crop → horizontal flip →
-[optional extras: perspective jitter, contrast, blur, noise, JPEG] → letterbox to the network input; with probability `mosaic`, four samples go
-through that at half the input size and are tiled 2x2 into one input. Validation: letterbox only, the same geometry
-inference uses (`nets.preprocess.Letterbox`). Masks are resampled by nearest
-neighbour (INTER_NEAREST_EXACT) and padded with 255 (void), so padding never counts as road or
-background; the image is padded with the inference pad value.
+[optional extras: perspective jitter, contrast, blur, noise, JPEG] → letterbox to the network input;
+with probability `mosaic`, four samples go through that at half the input size and are tiled 2x2 into one
+input. Validation: letterbox only, the same geometry inference uses (`nets.preprocess.Letterbox`).
+Masks are resampled by nearest neighbour (INTER_NEAREST_EXACT) and padded with 255 (void), so padding never counts
+as road or background; the image is padded with the inference pad value.
 
 Every random draw comes from the numpy Generator passed in, in a fixed order,
 so one (seed, epoch, index) gives one augmentation whatever the data loader's

@@ -75,7 +75,8 @@ def run_kitti_road_eval(args: argparse.Namespace, predictor=None) -> int:
 
     root = getattr(args, "root", None)
     if root is None:
-        raise BadInputError("eval --dataset kitti-road needs --root DATA_ROAD (the folder holding training/ and testing/)")
+        raise BadInputError("eval --dataset kitti-road needs --root DATA_ROAD "
+                            "(the folder holding training/ and testing/)")
     predictions = getattr(args, "predictions", None)
     save_to = getattr(args, "save_predictions", None)
     if predictions is not None and getattr(args, "weights", None) is not None:

@@ -118,7 +118,8 @@ def build_loaders(cfg: dict, model_cfg: dict, rank: int, world: int, seed: int):
     data = cfg["data"]
     train_set = build_dataset(data["train"], "train", imgsz, road, names, augment=True, seed=seed,
                               augment_overrides=cfg.get("augment"))
-    val_set = build_dataset(data["val"], "val", imgsz, road, names, augment=False, seed=seed) if data.get("val") else None
+    val_set = (build_dataset(data["val"], "val", imgsz, road, names, augment=False, seed=seed)
+               if data.get("val") else None)
     if cfg.get("sampler"):
         if world > 1:
             raise UserError("the recipe's class-balanced sampler runs in one process only; drop 'sampler:' for DDP")

@@ -58,5 +58,6 @@ def format_report(report: dict, title: str) -> str:
         lines.append(f"  detect mAP50 {d['mAP50']:.4f}   mAP50-95 {d['mAP50-95']:.4f}{f1}{derived}")
         for name, c in d["per_class"].items():
             f1 = f"  best F1 {c['F1']:.3f} at conf {c['F1_conf']:.2f}" if "F1_conf" in c else ""
-            lines.append(f"    {name:<11} AP50 {c['AP50']:.4f}  AP50-95 {c['AP50-95']:.4f}  ({c['instances']} boxes){f1}")
+            lines.append(f"    {name:<11} AP50 {c['AP50']:.4f}  AP50-95 {c['AP50-95']:.4f}  "
+                         f"({c['instances']} boxes){f1}")
     return "\n".join(lines)

@@ -307,7 +307,8 @@ class KittiRoadSplit:
         for path in sorted(self.ground_truth.glob("*.png")):
             name = parse_kitti_road_name(path)
             if name.kind is None:
-                raise BadInputError(f"{path} is not a mask name: expected e.g. um_road_000000.png or um_lane_000000.png")
+                raise BadInputError(f"{path} is not a mask name: "
+                                    "expected e.g. um_road_000000.png or um_lane_000000.png")
             masks.append((name, path))
         if not masks:
             raise BadInputError(f"no ground-truth masks (*.png) in {self.ground_truth}")

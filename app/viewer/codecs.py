@@ -8,7 +8,7 @@ on a tiny file and the next choice (mp4v) is used where it fails, and the window
 from __future__ import annotations
 
 import tempfile
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +17,7 @@ CODEC_NAMES = {"avc1": "H.264", "h264": "H.264", "H264": "H.264", "X264": "H.264
                "mp4v": "MPEG-4 Part 2", "MJPG": "Motion JPEG", "XVID": "Xvid"}
 
 
-@lru_cache(maxsize=None)
+@cache
 def can_write(codec: str, suffix: str = ".mp4") -> bool:
     """Can OpenCV open a writer with `codec` for a `suffix` file here and write a frame? (Probed once.)"""
     import cv2

@@ -91,7 +91,8 @@ def check_input_size(plan: list[IOBuffer], input_size: tuple[int, int], engine_p
     expected = (1, 3, *input_size)
     if spec.shape != expected:
         raise BadInputError(f"engine {engine_path} takes {spec.shape} but its config says input {expected}; "
-                            "the engine and its JSON do not belong together: rebuild with `run.py export --format engine`")
+                            "the engine and its JSON do not belong together: "
+                            "rebuild with `run.py export --format engine`")
 
 
 def read_sidecar(engine_path: Path) -> dict:

@@ -214,7 +214,8 @@ def _load_source(onnx_path: str | Path):
     model = onnx.load(str(path))
     meta = read_metadata(model)
     if METADATA_KEY not in meta:
-        raise BadInputError(f"{path} carries no '{METADATA_KEY}' metadata: export it with `run.py export --format onnx`")
+        raise BadInputError(f"{path} carries no '{METADATA_KEY}' metadata: "
+                            "export it with `run.py export --format onnx`")
     if meta.get("precision", "fp32") != "fp32":
         raise BadInputError(f"{path} is already {meta['precision']}; convert the fp32 ONNX file instead")
     _name_unnamed_nodes(model)
