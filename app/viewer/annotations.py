@@ -30,8 +30,9 @@ class FrameText:
 class ShapesOnlyRenderer(OverlayRenderer):
     """The session's overlay renderer: the pipeline calls it as any renderer, and it draws no text."""
 
-    def render(self, image, perception, road_threshold: float = 0.5, hud=None, layers=None, text: bool = False):
-        return super().render(image, perception, road_threshold, hud, layers, text=text)
+    def render(self, image, perception, road_threshold: float = 0.5, hud=None, layers=None, text: bool = False,
+               tracks=None):
+        return super().render(image, perception, road_threshold, hud, layers, text=text, tracks=tracks)
 
 
 class Annotator:
