@@ -59,10 +59,12 @@ def run(clip, tmp_path, calibrated: bool):
     renderer = OverlayRenderer(distance=GroundDistance(homography) if calibrated else None, config=config)
     json_path = tmp_path / "tracks.jsonl"
     results = []
-    pipeline = Pipeline(open_source(clip), ApproachingCar(homography), sinks=[JsonLinesWriter(json_path)],
+    writer = JsonLinesWriter(json_path)
+    pipeline = Pipeline(open_source(clip), ApproachingCar(homography), sinks=[writer],
                         renderer=renderer, config=config, tracker=ObjectTracker.from_config(config))
     pipeline.on_result(results.append)
     pipeline.run()
+    writer.commit()  # the file keeps its temporary name until then (app/writers.py)
     lines = [json.loads(line) for line in json_path.read_text().splitlines()]
     return results, lines
 
