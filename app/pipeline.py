@@ -126,7 +126,7 @@ class Pipeline:
     def __init__(self, source, predictor, *, sinks: Sequence = (), renderer=None, render: bool = True,
                  thresholds: Thresholds | None = None, policy: str | None = None, queue_size: int | None = None,
                  at_end: str = "stop", max_frames: int | None = None, close_source: bool = True,
-                 config: dict | None = None, name: str = "pipeline", tracker=None):
+                 config: dict | None = None, name: str = "pipeline", tracker=None, homography_for=None):
         self.config = config or load_runtime_config()
         pcfg = self.config["pipeline"]
         policy = policy or pcfg.get("policy", "auto")
@@ -150,6 +150,10 @@ class Pipeline:
         self.close_source = close_source
         self.name = name
         self.tracker = tracker
+        # the road-plane homography of a frame for the tracker (None: uncalibrated); by default the renderer's.
+        # The viewer's calibration can differ per frame (a KITTI calib folder), so it hands in its own.
+        self.homography_for = homography_for or (
+            lambda result: getattr(getattr(self.renderer, "distance", None), "homography", None))
         self.stop_timeout_s = float(pcfg.get("stop_timeout_s", 1.0))
         self.stats = PipelineStats(int(pcfg.get("stats_window", 300)), float(pcfg.get("fps_window_s", 2.0)),
                                    int(pcfg.get("summary_window", 36000)))
@@ -707,8 +711,8 @@ class Pipeline:
         need time, not frame numbers: a live source drops frames)."""
         frame = result.frame
         t = frame.timestamp if frame.timestamp is not None else frame.t_capture
-        homography = getattr(getattr(self.renderer, "distance", None), "homography", None)
-        return self.tracker.update(t, result.perception, result.road_threshold, homography, frame.index)
+        return self.tracker.update(t, result.perception, result.road_threshold, self.homography_for(result),
+                                   frame.index)
 
     def _close_sinks(self, raise_error: bool) -> None:
         first_error = None

@@ -70,7 +70,9 @@ class ViewerSession:
 
         self.pipeline = Pipeline(self.paced or source, predictor, sinks=[self.recorder], renderer=self.renderer,
                                  thresholds=thresholds, at_end="loop" if loop else "pause", queue_size=1,
-                                 config=config, name="viewer", tracker=ObjectTracker.from_config(config))
+                                 config=config, name="viewer", tracker=ObjectTracker.from_config(config),
+                                 homography_for=lambda result: getattr(self.distance_for(self, result),
+                                                                       "homography", None))
         self.passes = PassCounter(self.pipeline.stats, self.paced or source)
         self.pipeline.sinks.append(self.passes)
         self.bridge = PipelineBridge(parent=parent)
