@@ -90,7 +90,7 @@ def nearest_text(track_frame) -> str:
     else:
         text = f"{nearest.class_name} at {nearest.distance_m:.1f} m"
         if nearest.closing_speed_mps is not None:
-            text += f", closing {nearest.closing_speed_mps:+.1f} m/s"
+            text += f", closing {round(nearest.closing_speed_mps, 1) + 0.0:+.1f} m/s"
         if nearest.ttc_s is not None:
             text += f", TTC {nearest.ttc_s:.1f} s"
     banner = banner_text(track_frame)
