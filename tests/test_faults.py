@@ -235,8 +235,8 @@ def test_train_refuses_an_out_dir_holding_a_run_unless_resume_or_exist_ok(tmp_pa
     engine.refuse_existing_run(out, resume=False, exist_ok=True)
     engine.refuse_existing_run(out, resume=True, exist_ok=False)
     recipe = tmp_path / "recipe.yaml"
-    recipe.write_text(f"model: {ROOT / 'configs/model/perception_n.yaml'}\ndata: {{train: none.yaml}}\nepochs: 1\nbatch: 1\n"
-                      f"imgsz: [64, 96]\nout_dir: {out}\n")
+    recipe.write_text(f"model: {ROOT / 'configs/model/perception_n.yaml'}\ndata: {{train: none.yaml}}\n"
+                      f"epochs: 1\nbatch: 1\nimgsz: [64, 96]\nout_dir: {out}\n")
     assert run.main(["train", "--config", str(recipe)]) == 2
     assert "--exist-ok" in capsys.readouterr().err
     assert (out / "best.pt").read_bytes() == b"a better model"
