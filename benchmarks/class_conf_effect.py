@@ -17,9 +17,10 @@ boxes by eye.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
+
+from benchmarks.report import write_json_report
 
 import numpy as np
 
@@ -151,9 +152,7 @@ def main(argv=None) -> int:
               "; ".join(f"{k}: {clips[str(clip)][k]}" for k in settings))
     report["clips"] = clips
     if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(report, indent=2))
-        print(f"wrote {args.json}")
+        write_json_report(args.json, report)
     return 0
 
 

@@ -9,9 +9,10 @@ camera that the CamVid-trained model never saw. No calib file needed (the BEV be
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
+
+from benchmarks.report import write_json_report
 
 
 
@@ -39,9 +40,7 @@ def main(argv=None) -> int:
         print(format_report(r, f"KITTI Road training, perspective ({precision})"))
         report[precision] = r
     if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(report, indent=2))
-        print(f"wrote {args.json}")
+        write_json_report(args.json, report)
     return 0
 
 

@@ -20,10 +20,11 @@ from __future__ import annotations
 
 import argparse
 import glob
-import json
 import sys
 import time
 from pathlib import Path
+
+from benchmarks.report import write_json_report
 
 import numpy as np
 
@@ -147,9 +148,7 @@ def main(argv=None) -> int:
             print(f"  {k:<10} road IoU {v['road_iou']:.4f}  f2f IoU mean {v['f2f_iou_mean']:.4f}  "
                   f"p5 {v['f2f_iou_p5']:.4f}  filter {v['ms_median']:.2f} ms")
     if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(report, indent=2))
-        print(f"wrote {args.json}")
+        write_json_report(args.json, report)
     return 0
 
 
