@@ -20,7 +20,6 @@ import statistics
 import sys
 from pathlib import Path
 
-import cv2
 import torch
 
 import nets.predictor
@@ -28,21 +27,11 @@ from nets.config import DEFAULT_WEIGHTS, SAMPLE_CLIP
 from nets.predictor import load_predictor
 from nets.torch_threads import torch_threads
 
+from benchmarks.clips import read_first_frames
+
 MODES = ("process-wide 1", "scoped", "unscoped")
 
 
-def read_frames(source: Path, n: int) -> list:
-    cap = cv2.VideoCapture(str(source))
-    frames = []
-    while len(frames) < n:
-        ok, frame = cap.read()
-        if not ok:
-            break
-        frames.append(frame)
-    cap.release()
-    if not frames:
-        raise SystemExit(f"cannot read frames from {source}")
-    return frames
 
 
 def main(argv=None) -> int:
@@ -53,7 +42,7 @@ def main(argv=None) -> int:
     ap.add_argument("--blocks", type=int, default=8)
     args = ap.parse_args(argv)
 
-    frames = read_frames(args.source, args.frames)
+    frames = read_first_frames(args.source, args.frames)
     predictor = load_predictor(args.weights, backend="onnxruntime")
     threads = torch.get_num_threads()
     torch.randn(256, 256) @ torch.randn(256, 256)  # torch's worker pool exists, as after any torch work

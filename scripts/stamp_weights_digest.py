@@ -19,11 +19,11 @@ import os
 import sys
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 
 import nets  # noqa: F401  (before ultralytics)
+from benchmarks.clips import read_first_frames
 from nets.config import SAMPLE_CLIP
 from nets.predictor import Predictor
 from nets.backends.onnxruntime_backend import OnnxRuntimeBackend
@@ -32,15 +32,7 @@ from nets.weights import WEIGHTS_DIGEST_KEY, checkpoint_digest, load_model
 
 
 def sample_frames(n: int = 4) -> list[np.ndarray]:
-    cap = cv2.VideoCapture(str(SAMPLE_CLIP))
-    frames = []
-    while len(frames) < n:
-        ok, frame = cap.read()
-        if not ok:
-            break
-        frames.append(frame)
-    cap.release()
-    return frames
+    return read_first_frames(SAMPLE_CLIP, n)
 
 
 def graph_bytes(model) -> bytes:
