@@ -38,7 +38,10 @@ from dataclasses import replace
 
 from core.errors import BadInputError
 
+from .contracts import (PerClassThresholds, Predictor, Renderer, RoadPlaneDistance, SeekableSource, Sink, Source,
+                        StreamFiltered, Tracker, require)
 from .frames import Frame, FrameResult, Thresholds, load_runtime_config
+from .replay import ReplayControl
 from .stats import PipelineStats, StatsSnapshot
 
 END = object()  # end of stream marker, passed down the queues
@@ -104,13 +107,22 @@ class _Channel:
 ResultCallback = Callable[[FrameResult], None]
 
 
+def _cannot_seek(index: int) -> None:
+    raise AssertionError(f"seek({index}) on a source that is not seekable")  # ReplayControl never asks: a bug
+
+
 class Pipeline:
     """Capture, inference and output threads around one source, one predictor and its sinks.
 
-    source: an app.sources.Source (or anything with .info, .read(), .seek(), .interrupt(), .close()).
-    predictor: callable frame_bgr -> nets.result.Perception, with writable conf/iou and backend_name.
-    sinks: objects with write(FrameResult) and close(), run on the output thread (e.g. app.writers).
-    renderer: an OverlayRenderer; None builds one from the runtime config; render=False draws no overlay.
+    The collaborators' contracts (members, and the thread each is used on) are in app/contracts.py; each is
+    checked here, once (TypeError naming what is missing), never probed per frame.
+    source: an app.contracts.Source (app.sources.Source); a SeekableSource when source.info.seekable.
+    predictor: an app.contracts.Predictor (nets.predictor.Predictor): callable frame_bgr -> Perception, with
+        writable conf/iou and backend_name; per-class floors (PerClassThresholds) and road smoothing
+        (StreamFiltered) where it has them.
+    sinks: app.contracts.Sink objects, write(FrameResult) and close() on the output thread (e.g. app.writers).
+    renderer: an app.contracts.Renderer (OverlayRenderer); None builds one from the runtime config; render=False
+        draws no overlay.
     thresholds: initial Thresholds (default: the predictor's conf/iou, the config's road threshold).
     policy: "auto" (source.info.live decides), "live" or "replay".
     queue_size: capacity of both queues (default: configs/runtime.yaml pipeline.queue_size by policy).
@@ -134,6 +146,16 @@ class Pipeline:
             raise BadInputError(f"pipeline policy must be auto, live or replay, got {policy!r}")
         if at_end not in ("stop", "pause", "loop"):
             raise BadInputError(f"at_end must be stop, pause or loop, got {at_end!r}")
+        require(source, Source, "source")
+        # info is fixed for a source's life: what it can do is decided once, here
+        self.seekable = bool(source.info.seekable)
+        if self.seekable:
+            require(source, SeekableSource, "seekable source")
+        require(predictor, Predictor, "predictor")
+        for sink in sinks:
+            require(sink, Sink, "sink")
+        if tracker is not None:
+            require(tracker, Tracker, "tracker")
         self.source = source
         self.live = bool(source.info.live) if policy == "auto" else policy == "live"
         size = queue_size or int(pcfg["queue_size"]["live" if self.live else "replay"])
@@ -145,6 +167,8 @@ class Pipeline:
 
             renderer = OverlayRenderer(config=self.config)
         self.renderer = renderer if render else None
+        if self.renderer is not None:
+            require(self.renderer, Renderer, "renderer")
         self.at_end = at_end
         self.max_frames = max_frames
         self.close_source = close_source
@@ -152,18 +176,18 @@ class Pipeline:
         self.tracker = tracker
         # the road-plane homography of a frame for the tracker (None: uncalibrated); by default the renderer's.
         # The viewer's calibration can differ per frame (a KITTI calib folder), so it hands in its own.
-        self.homography_for = homography_for or (
-            lambda result: getattr(getattr(self.renderer, "distance", None), "homography", None))
+        self.homography_for = homography_for or self._renderer_homography
+        self._distance_seen: tuple = (None, None)  # (renderer.distance, its road-plane homography or None)
         self.stop_timeout_s = float(pcfg.get("stop_timeout_s", 1.0))
         self.stats = PipelineStats(int(pcfg.get("stats_window", 300)), float(pcfg.get("fps_window_s", 2.0)),
                                    int(pcfg.get("summary_window", 36000)))
 
         self._predictor = predictor
+        self._predictor_caps = self._capabilities(predictor)
         self._pending_predictor: tuple | None = None
         if thresholds is None:
             base = Thresholds.from_config(self.config)
-            thresholds = Thresholds(conf=getattr(predictor, "conf", base.conf), iou=getattr(predictor, "iou", base.iou),
-                                    road=base.road)
+            thresholds = Thresholds(conf=predictor.conf, iou=predictor.iou, road=base.road)
         if thresholds.class_conf is None:  # per-class floors from the runtime config (thresholds.class_conf)
             thresholds = replace(thresholds, class_conf=Thresholds.from_config(self.config).class_conf)
         self._thresholds = thresholds
@@ -173,21 +197,14 @@ class Pipeline:
         self._road_epoch = None
 
         self._lock = threading.RLock()
-        self._cond = threading.Condition(self._lock)  # pause/step/seek/end-of-source waits
         self._stop = threading.Event()
         self._done = threading.Event()
-        self._paused = False
-        self._step_budget = 0
-        self._seek_to: int | None = None
-        self._epoch = 0
-        self._ended = False  # capture reached the end of a replay source (at_end="pause")
+        # pause/step/seek/re-run and the gates the capture and output stages pass through
+        self.replay = ReplayControl(self.live, self._stop.is_set, POLL_S)
         self._stop_requested = False
         self._error: PipelineError | None = None
         self._summary: StatsSnapshot | None = None
         self._current: dict[str, int] = {}  # stage -> index of the frame it works on
-        self._last_output_index: int | None = None
-        self._stepped = False  # the frame being delivered was let through by a step while paused
-        self._next_index = 0  # replay: index of the next frame the output stage will deliver
         self._capture_done = False
         self._result_callbacks: tuple = ()
         self._error_callbacks: tuple = ()
@@ -301,74 +318,55 @@ class Pipeline:
     def __exit__(self, *exc):
         self.close()
 
-    # --- control (any thread) -------------------------------------------------------------------------------------
+    # --- control (any thread): thin delegations to self.replay (app/replay.py) ------------------------------------
     @property
     def paused(self) -> bool:
-        return self._paused
+        return self.replay.paused
 
     def pause(self) -> None:
         """Replay: the output stage holds the next frame (the display freezes at once, nothing is lost).
         Live: the capture stage keeps reading but forwards nothing."""
-        with self._cond:
-            self._paused = True
-            self._step_budget = 0
-            self._cond.notify_all()
+        self.replay.pause()
 
     def resume(self) -> None:
-        with self._cond:
-            self._paused = False
-            self._step_budget = 0
-            self._cond.notify_all()
+        self.replay.resume()
         self.stats.restart_window()  # paused time is no latency: the live figures start again from here
 
     def step(self, n: int = 1) -> None:
         """Pause (if running) and let exactly `n` more frames through."""
-        with self._cond:
-            self._paused = True
-            self._step_budget += max(0, int(n))
-            self._cond.notify_all()
+        self.replay.step(n)
         self.stats.restart_window()
 
     def seek(self, index: int) -> None:
         """Replay sources: continue from frame `index`; frames in flight are discarded. While paused, frame
         `index` is shown (one step). Raises ValueError for a live source."""
-        if not getattr(self.source.info, "seekable", False):
+        if not self.seekable:
             raise ValueError(f"{self.source.info.kind} {self.source.info.name} is live and cannot seek")
-        with self._cond:
-            self._seek_to = self._next_index = max(0, int(index))
-            self._epoch += 1
-            self._ended = False
-            if self._paused:
-                self._step_budget = 1
-            self._cond.notify_all()
+        self.replay.seek(index)
         self.stats.restart_window()
-        self._q_in.wake()
-        self._q_out.wake()
+        self._wake_queues()
 
     def _rerun_in_flight(self) -> None:
         """Replay: frames inferred but not yet delivered are discarded and inferred again (with the new
         thresholds or predictor), so a change shows on the very next frame delivered; nothing is lost."""
-        if self.live or not getattr(self.source.info, "seekable", False):
+        if self.live or not self.seekable:
             return
-        with self._cond:
-            if not self._threads or self._done.is_set() or self._capture_done:
-                return
-            s = self.stats
-            in_flight = s.frames_in - (s.frames_out + sum(s.dropped.values()) + s.frames_discarded)
-            if in_flight <= 0 and self._seek_to is None:
-                return
-            if self._seek_to is None:
-                self._seek_to = self._next_index
-            self._epoch += 1
-            self._ended = False
-            self._cond.notify_all()
-        self._q_in.wake()
-        self._q_out.wake()
+        if not self._threads or self._done.is_set() or self._capture_done:
+            return
+        s = self.stats
+        in_flight = s.frames_in - (s.frames_out + sum(s.dropped.values()) + s.frames_discarded)
+        if self.replay.rerun(in_flight):
+            self._wake_queues()
 
     def refresh(self) -> None:
         """Replay: run the last delivered frame again (after a threshold or predictor change while paused)."""
-        if self._last_output_index is not None and getattr(self.source.info, "seekable", False):
-            self.seek(self._last_output_index)
+        last = self.replay.last_delivered
+        if last is not None and self.seekable:
+            self.seek(last)
+
+    def _wake_queues(self) -> None:
+        self._q_in.wake()
+        self._q_out.wake()
 
     @property
     def thresholds(self) -> Thresholds:
@@ -404,6 +402,7 @@ class Pipeline:
         with self._lock:
             if not self._threads or self._done.is_set():
                 old, self._predictor = self._predictor, predictor
+                self._predictor_caps = self._capabilities(predictor)
                 if close_old and old is not predictor:
                     old.close()
                 return
@@ -421,11 +420,11 @@ class Pipeline:
             return "failed" if self._error else ("stopped" if self._stop_requested else "finished")
         if not self._threads:
             return "idle"
-        if self._ended:
+        if self.replay.ended:
             s = self.stats
             if s.frames_in == s.frames_out + sum(s.dropped.values()) + s.frames_discarded:
                 return "ended"
-        return "paused" if self._paused else "running"
+        return "paused" if self.replay.paused else "running"
 
     def snapshot(self) -> StatsSnapshot:
         """Live statistics (thread-safe, plain data)."""
@@ -438,19 +437,35 @@ class Pipeline:
 
     def _snapshot_extra(self) -> dict:
         info = self.source.info
-        extra = {"live": self.live, "state": self.state, "source_state": getattr(self.source, "state", ""),
-                 "position": getattr(self.source, "position", None), "frame_count": info.frame_count}
+        extra = {"live": self.live, "state": self.state, "source_state": self.source.state,
+                 "position": self.source.position, "frame_count": info.frame_count}
         if self._error is not None:
             extra["error"] = str(self._error)
         return extra
 
     def backend_name(self) -> str:
-        p = self._predictor
-        return getattr(p, "backend_name", type(p).__name__)
+        return self._predictor.backend_name
+
+    # --- collaborators' optional capabilities (app/contracts.py), looked at once per collaborator ----------------
+    @staticmethod
+    def _capabilities(predictor) -> tuple[bool, bool]:
+        """(takes per-class floors, takes a road filter): decided when a predictor is installed, not per frame."""
+        return isinstance(predictor, PerClassThresholds), isinstance(predictor, StreamFiltered)
+
+    def _renderer_homography(self, result: FrameResult):
+        """The default homography_for: the road plane of the renderer's distance estimator, None without one
+        (or with one that is not a road-plane homography). The estimator may be replaced between frames; each
+        new one is looked at once."""
+        distance = self.renderer.distance if self.renderer is not None else None
+        seen, homography = self._distance_seen
+        if distance is not seen:
+            homography = distance.homography if isinstance(distance, RoadPlaneDistance) else None
+            self._distance_seen = (distance, homography)
+        return homography
 
     # --- stages ---------------------------------------------------------------------------------------------------
     def _stale(self, frame: Frame) -> bool:
-        return frame.epoch != self._epoch
+        return self.replay.stale(frame)
 
     def _aborted(self) -> bool:
         return self._stop.is_set()
@@ -459,12 +474,10 @@ class Pipeline:
         self._stop.set()
         try:
             self.source.interrupt()
-        except Exception:  # a stand-in source without interrupt(); its read returns soon anyway
+        except Exception:  # a source that fails to interrupt still ends its read soon; stopping goes on
             pass
-        self._q_in.wake()
-        self._q_out.wake()
-        with self._cond:
-            self._cond.notify_all()
+        self._wake_queues()
+        self.replay.wake()
 
     def _run_stage(self, stage: str, loop: Callable[[], None]) -> None:
         try:
@@ -527,49 +540,36 @@ class Pipeline:
         return ok
 
     def _capture_loop(self) -> None:
-        source = self.source
+        source, replay = self.source, self.replay
         forwarded = 0
         try:
             while not self._stop.is_set():
-                with self._cond:
-                    if self._seek_to is not None:
-                        target, self._seek_to = self._seek_to, None
-                        source.seek(target)
-                        self._ended = False
-                    while self._ended and self._seek_to is None and not self._stop.is_set():
-                        self._cond.wait(POLL_S)
-                    if self._seek_to is not None or self._stop.is_set():
-                        continue
-                    epoch = self._epoch
+                epoch = replay.next_read(source.seek if self.seekable else _cannot_seek)
+                if epoch is None:
+                    continue
                 if self.max_frames is not None and forwarded >= self.max_frames:
                     self._capture_done = True
                     self._put(self._q_in, END, None, "infer_queue")
                     return
                 t0 = time.perf_counter()
-                self._current["capture"] = getattr(source, "position", None)
+                self._current["capture"] = source.position
                 frame = source.read()
                 t1 = time.perf_counter()
                 if frame is None:
                     if self._stop.is_set():
                         return
-                    seekable = getattr(source.info, "seekable", False)
-                    if self.at_end == "loop" and seekable and forwarded > 0:
+                    if self.at_end == "loop" and self.seekable and forwarded > 0:
                         source.seek(0)
                         continue
-                    if self.at_end == "pause" and seekable:
-                        with self._cond:
-                            self._ended = True
+                    if self.at_end == "pause" and self.seekable:
+                        replay.mark_ended()
                         continue
                     self._capture_done = True
                     self._put(self._q_in, END, None, "infer_queue")
                     return
                 frame.epoch = epoch
-                if self.live and self._paused:
-                    with self._cond:  # live pause: keep reading the device, forward only stepped frames
-                        if self._paused:
-                            if self._step_budget <= 0:
-                                continue
-                            self._step_budget -= 1
+                if self.live and not replay.forward_live():
+                    continue  # live pause: keep reading the device, forward only stepped frames
                 self.stats.captured((t1 - t0) * 1e3, t1)
                 forwarded += 1
                 stamps = {"read_start": t0, "captured": frame.t_capture}
@@ -586,11 +586,12 @@ class Pipeline:
         if pending is not None:
             new, close_old = pending
             old, self._predictor = self._predictor, new
+            self._predictor_caps = self._capabilities(new)
             if close_old and old is not new:
                 old.close()
 
     def _sync_road_filter(self, predictor, epoch: int) -> None:
-        if not self._road_smoothing.get("enabled") or not hasattr(predictor, "road_filter"):
+        if not self._road_smoothing.get("enabled") or not self._predictor_caps[1]:
             return
         if predictor.road_filter is None:
             from nets.road_stability import RoadStabilizer
@@ -615,11 +616,12 @@ class Pipeline:
                     continue
                 self._apply_pending_predictor()
                 predictor, th = self._predictor, self._thresholds
-                if getattr(predictor, "conf", None) != th.conf:
+                if predictor.conf != th.conf:
                     predictor.conf = th.conf
-                if getattr(predictor, "iou", None) != th.iou:
+                if predictor.iou != th.iou:
                     predictor.iou = th.iou
-                if th.class_conf is not None and getattr(predictor, "class_conf", None) != th.class_conf:
+                per_class = self._predictor_caps[0]
+                if per_class and th.class_conf is not None and predictor.class_conf != th.class_conf:
                     predictor.class_conf = th.class_conf
                 self._sync_road_filter(predictor, frame.epoch)
                 self._current["inference"] = frame.index
@@ -637,7 +639,7 @@ class Pipeline:
 
     def _hud_text(self, frame: Frame) -> str:
         fps, latency = self.stats.hud_figures()
-        figures = ["– FPS", "– ms"] if self._paused or not fps else [f"{fps:.1f} FPS", f"{latency:.0f} ms"]
+        figures = ["– FPS", "– ms"] if self.replay.paused or not fps else [f"{fps:.1f} FPS", f"{latency:.0f} ms"]
         parts = [*figures, self.stats.backend or self.backend_name()]
         count = self.source.info.frame_count
         if self.live:
@@ -647,26 +649,6 @@ class Pipeline:
         elif count:
             parts.append(f"frame {frame.index + 1}/{count}")
         return " | ".join(parts)
-
-    def _admit(self, frame: Frame) -> bool:
-        """The output's commit point: False when the frame went stale or the pipeline stops.
-
-        Replay: the pause/step gate (the display freezes on the frame shown, nothing is lost). Under the
-        same lock as seeks and re-runs, so a frame is either delivered exactly once or re-run, never both.
-        """
-        with self._cond:
-            if not self.live:
-                while self._paused and self._step_budget <= 0:
-                    if self._stop.is_set() or self._stale(frame):
-                        return False
-                    self._cond.wait(POLL_S)
-            if self._stop.is_set() or self._stale(frame):
-                return False
-            if self._paused and not self.live:
-                self._step_budget -= 1
-            self._stepped = self._paused  # delivered by a step: counted, but no latency or FPS sample
-            self._next_index = frame.index + 1
-            return True
 
     def _output_loop(self) -> None:
         try:
@@ -682,7 +664,7 @@ class Pipeline:
             if result is None or result is END:
                 return
             frame = result.frame
-            if not self._admit(frame):
+            if not self.replay.admit(frame):  # the commit point: delivered exactly once, or stale/stopped
                 if self._stop.is_set():
                     return
                 self.stats.discard()
@@ -703,8 +685,9 @@ class Pipeline:
             for fn in self._result_callbacks:
                 fn(result)
             stamps["done"] = t = time.perf_counter()
-            self.stats.output(result.stage_ms(), t, frame.index, sample=not self._stepped)
-            self._last_output_index = frame.index
+            # a frame let through by a step while paused is counted, but is no latency or FPS sample
+            self.stats.output(result.stage_ms(), t, frame.index, sample=not self.replay.stepped)
+            self.replay.delivered(frame.index)
 
     def _track(self, result: FrameResult):
         """The tracker's answer for a delivered frame: media time for files, wall clock for live sources (speeds

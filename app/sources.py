@@ -87,7 +87,10 @@ class SourceInfo:
 
 
 class Source:
-    """Base of all sources: read() frames until None; seek() where supported."""
+    """Base of all sources: read() frames until None; seek() where supported.
+
+    Every source is an app.contracts.Source; the replay ones (info.seekable) also a SeekableSource.
+    """
 
     info: SourceInfo
 

@@ -1,6 +1,6 @@
 """Sinks of the output stage: annotated video, road-mask PNGs, JSON lines of detections.
 
-A sink has `write(result: FrameResult)` and `close()`; the pipeline calls both
+A sink has `write(result: FrameResult)` and `close()` (app.contracts.Sink); the pipeline calls both
 from its output thread only (close once, also after an error, so files are
 always flushed and complete up to the last frame written).
 """

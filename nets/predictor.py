@@ -30,6 +30,10 @@ from .torch_threads import torch_threads
 
 
 class Predictor:
+    """Frame BGR → Perception, with the thresholds (conf, iou, class_conf) and the road-map filter
+    (road_filter) a caller may set between frames: all the runtime pipeline needs of a predictor
+    (its Predictor, PerClassThresholds and StreamFiltered contracts in app/contracts.py)."""
+
     def __init__(self, backend: Backend, conf: float | None = None, iou: float | None = None, max_det: int = 100,
                  choice_reason: str = ""):
         """conf, iou: None takes the thresholds of configs/runtime.yaml."""

@@ -32,8 +32,9 @@ class Perception:
 
     @property
     def image_size(self) -> tuple[int, int]:
-        """(height, width) of the frame this result belongs to."""
-        return self.road_probs.shape[1], self.road_probs.shape[2]
+        """(width, height) of the frame this result belongs to: the one size convention of the code, OpenCV's
+        (app.frames.Frame.size, calib's image_size, cv2.resize's dsize). Array shapes stay (..., H, W)."""
+        return self.road_probs.shape[2], self.road_probs.shape[1]
 
     def road_mask(self, threshold: float = 0.5) -> np.ndarray:
         return self.road >= threshold

@@ -67,6 +67,7 @@ def test_runtime_config_carries_class_conf_and_validates_it():
 
 def test_pipeline_hands_the_configured_class_conf_to_the_predictor():
     predictor = StandIn()
+    predictor.class_conf = {}  # takes per-class floors, as a real Predictor does (contracts.PerClassThresholds)
     pipeline = Pipeline(FakeCamera(3, 0.01), predictor, render=False,
                         thresholds=Thresholds(conf=0.3, iou=0.5, road=0.5))  # no class_conf: the config's
     assert pipeline.thresholds.class_conf == Thresholds.from_config(load_runtime_config()).class_conf
