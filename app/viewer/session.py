@@ -192,6 +192,28 @@ class ViewerSession:
             self.pipeline.refresh()
             self.paced.cut_wait()
 
+    def set_thresholds(self, thresholds: Thresholds) -> None:
+        """From the next frame on; a paused frame is re-run at once to show the change."""
+        self.pipeline.set_thresholds(conf=thresholds.conf, iou=thresholds.iou, road=thresholds.road)
+        self.refresh()
+
+    def set_layers(self, layers: OverlayLayers) -> None:
+        self.renderer.layers = layers
+        self.refresh()
+
+    def runs(self, predictor) -> bool:
+        """Is `predictor` the one the pipeline runs (a switch may not have reached the inference thread yet)?"""
+        return self.pipeline.predictor is predictor
+
+    def use_predictor(self, predictor) -> None:
+        """Run `predictor` from the next frame on (the old one is closed between two frames); a paused frame is
+        re-run with it."""
+        self.pipeline.set_predictor(predictor, close_old=True)
+        self.refresh()
+
+    def snapshot(self):
+        return self.pipeline.snapshot()
+
     @property
     def speed(self) -> float:
         return self.paced.speed if self.paced is not None else 1.0
