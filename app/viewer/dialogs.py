@@ -15,6 +15,8 @@ from PyQt5.QtCore import QObject, Qt
 from PyQt5.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFileDialog, QLabel, QMessageBox, QStatusBar,
                              QVBoxLayout, QWidget)
 
+from .shortcuts import SHORTCUTS_HELP
+
 
 class CameraDialog(QDialog):
     """Asks for a camera index, a /dev/video device or a stream URL (rtsp://, http://, ...)."""
@@ -113,3 +115,10 @@ class OpenDialogs:
 
     def calibration_folder(self, start_dir: str) -> str:
         return QFileDialog.getExistingDirectory(self._parent, "Open a folder of KITTI calib files", start_dir)
+
+
+def show_shortcuts(parent: QWidget) -> None:
+    """The keyboard shortcuts (F1), in a box that leaves the window usable."""
+    box = QMessageBox(QMessageBox.NoIcon, "Keyboard shortcuts", SHORTCUTS_HELP, QMessageBox.Close, parent)
+    box.setWindowModality(Qt.NonModal)
+    box.show()

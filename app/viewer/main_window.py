@@ -18,7 +18,7 @@ from pathlib import Path
 
 from PyQt5.QtCore import Qt, QTimer
 from PyQt5.QtGui import QKeySequence
-from PyQt5.QtWidgets import QAction, QActionGroup, QMainWindow, QMessageBox
+from PyQt5.QtWidgets import QMainWindow
 
 from core.errors import UserError
 
@@ -26,15 +26,16 @@ from ..frames import Thresholds, load_runtime_config
 from ..overlay import OverlayLayers, OverlayStyle, layers_from_config
 from .bridge import DisplayFrame
 from .controls import LAYER_LABELS
-from .dialogs import ErrorReporter, OpenDialogs
+from .dialogs import ErrorReporter, OpenDialogs, show_shortcuts
 from .frame_geometry import FrameGeometry
+from .menus import build_menus, make_action
 from .model_manager import LoadFailure, ModelManager
 from .outputs import Outputs
 from .panels import ViewerPanels
 from .session import ViewerSession
 from .session_manager import SessionManager
 from .settings import ViewerSettings
-from .shortcuts import LAYER_KEYS, SHORTCUTS_HELP
+from .shortcuts import LAYER_KEYS
 from .status_bar import STATE_BADGE, StatusFigures
 from .transport import next_speed, speed_text
 
@@ -61,7 +62,6 @@ class MainWindow(QMainWindow):
         self.first_annotated_at: float | None = None  # the first frame with the perception on it
         self.last_frame: DisplayFrame | None = None
         self.frames_displayed = 0
-        self._compact: list[str] = []  # panels a small window hides
         self._closing = False
 
         self.setWindowTitle(APP_TITLE)
@@ -86,7 +86,7 @@ class MainWindow(QMainWindow):
         self.outputs = Outputs(s.output_dir, s.recording_codecs, status=self.statusBar().showMessage,
                                report=self.errors.report, show_recording=self._show_recording)
         self._build_actions()
-        self._build_menus()
+        self._speed_group = build_menus(self, self.actions, s.speeds, self.speed, self.transport.select_speed)
         self._connect_panels()
         self._tick = QTimer(self)
         self._tick.setInterval(s.stats_interval_ms)
@@ -119,10 +119,6 @@ class MainWindow(QMainWindow):
 
     camera = calibration
 
-    @property
-    def calib_path(self) -> Path | None:
-        return self.geometry.path
-
     # === actions, menus =============================================================================================
     def _connect_panels(self) -> None:
         t, c = self.transport, self.controls
@@ -136,17 +132,6 @@ class MainWindow(QMainWindow):
         c.open_requested.connect(lambda kind: self.actions[{"file": "open_file", "folder": "open_folder",
                                                             "camera": "open_camera"}[kind]].trigger())
 
-    def _action(self, text: str, slot, shortcut=None, checkable: bool = False, tip: str = "") -> QAction:
-        action = QAction(text, self)
-        if shortcut is not None:
-            action.setShortcut(QKeySequence(shortcut))
-        action.setCheckable(checkable)
-        if tip:
-            action.setStatusTip(tip)
-        action.triggered.connect(slot)
-        self.addAction(action)  # shortcuts work even while the menu bar is hidden
-        return action
-
     def _ask(self, question, then) -> None:
         """Ask with a dialog; act on the path or spec given (nothing when cancelled)."""
         answer = question()
@@ -158,62 +143,39 @@ class MainWindow(QMainWindow):
         return self.session.spec if self.session is not None and self.session.info.live else ""
 
     def _build_actions(self) -> None:
-        a = self.actions = {}
-        d = self.dialogs
-        suffixes = list(self.settings.video_suffixes) + list(self.config["sources"]["image_suffixes"])
-        a["open_file"] = self._action("Open &video or image…", lambda: self._ask(
-            lambda: d.video_or_image(suffixes), self.open_source), QKeySequence.Open)
-        a["open_folder"] = self._action("Open image &folder…", lambda: self._ask(d.image_folder, self.open_source),
-                                        "Ctrl+Shift+O")
-        a["open_camera"] = self._action("Open &camera or stream…", lambda: self._ask(
-            lambda: d.camera(self._live_spec()), self.open_source), "Ctrl+Shift+C")
-        a["open_weights"] = self._action("Open &weights…", lambda: self._ask(
-            lambda: d.weights(self.provider.weights), self.open_weights))
-        a["open_calib"] = self._action("Open ca&libration…", lambda: self._ask(
-            lambda: d.calibration(self._calibration_dir()), self.open_calibration),
-            tip="KITTI calib .txt or camera .yaml: distances and the bird's-eye view")
-        a["open_calib_folder"] = self._action("Open calibration f&older…", lambda: self._ask(
-            lambda: d.calibration_folder(self._calibration_dir()), self.open_calibration),
-            tip="a folder of KITTI calib files, matched to the frames by name")
-        a["screenshot"] = self._action("&Save frame as PNG", self.save_screenshot, "Ctrl+S")
-        a["record"] = self._action("&Record", lambda on: self.set_recording(on), "Ctrl+R", checkable=True)
-        a["quit"] = self._action("&Quit", self.close, QKeySequence.Quit)
-        a["play"] = self._action("&Play / pause", self.toggle_play, Qt.Key_Space)
-        a["step"] = self._action("&Next frame", self.step, Qt.Key_Right)
-        a["step_back"] = self._action("P&revious frame", self.step_back, Qt.Key_Left)
-        a["restart"] = self._action("Back to the &start", lambda: self.seek(0), Qt.Key_Home)
-        a["faster"] = self._action("&Faster", lambda: self._change_speed(+1), "]")
-        a["slower"] = self._action("S&lower", lambda: self._change_speed(-1), "[")
-        for name, key in LAYER_KEYS.items():
-            a[f"layer_{name}"] = self._action(f"{LAYER_LABELS[name]} layer", lambda _=False, n=name:
-                                              self._toggle_layer(n), key)
-        a["show_bev"] = self._action("&Bird's-eye view", self._show_bev_toggled, "F2", checkable=True)
-        a["loop"] = self._action("&Loop", self.set_loop, "Ctrl+L", checkable=True,
-                                 tip="start a file or folder again at its end")
-        a["shortcuts"] = self._action("&Keyboard shortcuts", self._show_shortcuts, "F1")
+        a, d, ask = {}, self.dialogs, self._ask
+        self.actions = a
 
-    def _build_menus(self) -> None:
-        a, bar = self.actions, self.menuBar()
-        file_menu = bar.addMenu("&File")
-        for key in ("open_file", "open_folder", "open_camera", None, "open_weights", "open_calib", "open_calib_folder",
-                    None, "screenshot", "record", None, "quit"):
-            file_menu.addSeparator() if key is None else file_menu.addAction(a[key])
-        play_menu = bar.addMenu("&Playback")
-        for key in ("play", "step", "step_back", "restart", "loop", None, "faster", "slower"):
-            play_menu.addSeparator() if key is None else play_menu.addAction(a[key])
-        speed_menu = play_menu.addMenu("Speed")
-        self._speed_group = QActionGroup(self)
-        for value in self.settings.speeds:
-            action = QAction(speed_text(value), self._speed_group, checkable=True)
-            action.setChecked(value == self.speed)
-            action.triggered.connect(lambda _=False, v=value: self.transport.select_speed(v))
-            speed_menu.addAction(action)
-        view_menu = bar.addMenu("&View")
-        for name in LAYER_KEYS:
-            view_menu.addAction(a[f"layer_{name}"])
-        view_menu.addSeparator()
-        view_menu.addAction(a["show_bev"])
-        bar.addMenu("&Help").addAction(a["shortcuts"])
+        def act(name, text, slot, shortcut=None, checkable=False, tip=""):
+            a[name] = make_action(self, text, slot, shortcut, checkable, tip)
+
+        suffixes = list(self.settings.video_suffixes) + list(self.config["sources"]["image_suffixes"])
+        act("open_file", "Open &video or image…", lambda: ask(lambda: d.video_or_image(suffixes), self.open_source),
+            QKeySequence.Open)
+        act("open_folder", "Open image &folder…", lambda: ask(d.image_folder, self.open_source), "Ctrl+Shift+O")
+        act("open_camera", "Open &camera or stream…", lambda: ask(lambda: d.camera(self._live_spec()),
+                                                                   self.open_source), "Ctrl+Shift+C")
+        act("open_weights", "Open &weights…", lambda: ask(lambda: d.weights(self.provider.weights), self.open_weights))
+        act("open_calib", "Open ca&libration…", lambda: ask(lambda: d.calibration(self._calibration_dir()),
+                                                            self.open_calibration),
+            tip="KITTI calib .txt or camera .yaml: distances and the bird's-eye view")
+        act("open_calib_folder", "Open calibration f&older…",
+            lambda: ask(lambda: d.calibration_folder(self._calibration_dir()), self.open_calibration),
+            tip="a folder of KITTI calib files, matched to the frames by name")
+        act("screenshot", "&Save frame as PNG", self.save_screenshot, "Ctrl+S")
+        act("record", "&Record", lambda on: self.set_recording(on), "Ctrl+R", checkable=True)
+        act("quit", "&Quit", self.close, QKeySequence.Quit)
+        act("play", "&Play / pause", self.toggle_play, Qt.Key_Space)
+        act("step", "&Next frame", self.step, Qt.Key_Right)
+        act("step_back", "P&revious frame", self.step_back, Qt.Key_Left)
+        act("restart", "Back to the &start", lambda: self.seek(0), Qt.Key_Home)
+        act("faster", "&Faster", lambda: self._change_speed(+1), "]")
+        act("slower", "S&lower", lambda: self._change_speed(-1), "[")
+        for name, key in LAYER_KEYS.items():
+            act(f"layer_{name}", f"{LAYER_LABELS[name]} layer", lambda _=False, n=name: self._toggle_layer(n), key)
+        act("show_bev", "&Bird's-eye view", self._show_bev_toggled, "F2", checkable=True)
+        act("loop", "&Loop", self.set_loop, "Ctrl+L", checkable=True, tip="start a file or folder again at its end")
+        act("shortcuts", "&Keyboard shortcuts", lambda: show_shortcuts(self), "F1")
 
     # === sources (SessionManager decides, the window shows) =========================================================
     def open_source(self, spec, paused: bool = False) -> None:
@@ -255,20 +217,14 @@ class MainWindow(QMainWindow):
         self.errors.report(f"Cannot play {spec}", str(error))
 
     def session_began(self, session: ViewerSession) -> None:
-        bridge, info = session.bridge, session.info
+        bridge = session.bridge
         bridge.frame.connect(self._show_frame)
         bridge.error.connect(self._pipeline_failed)
         bridge.finished.connect(self._pipeline_finished)
         bridge.warning.connect(lambda text: self.errors.report("Bird's-eye view switched off", text))
         self._attach_bev(session)
-        self.transport.set_source(info.frame_count, info.fps, info.live)
-        self.controls.show_source(info)
-        self.summary.clear()
-        self.stats.reset()
-        self.video.composer = session.annotator
-        self.stats.graph.set_budget(1000.0 / info.fps if info.fps else None)
-        self.setWindowTitle(f"{info.name} — {APP_TITLE}")
-        self.video.set_placeholder(f"Starting {info.name}…")
+        self.panels.show_session(session)
+        self.setWindowTitle(f"{session.info.name} — {APP_TITLE}")
 
     def session_retired(self, saved) -> None:
         self.outputs.recording_saved(saved)
@@ -278,26 +234,13 @@ class MainWindow(QMainWindow):
 
     # === frames =====================================================================================================
     def _show_frame(self, frame: DisplayFrame) -> None:
-        result, session, calibration = frame.result, self.session, self.calibration
+        session = self.session
         if self.first_annotated_at is None:
             self.first_annotated_at = time.perf_counter()
             self.first_image_at = self.first_image_at or self.first_annotated_at
-        self.video.set_image(result.image, session.annotator.annotate(result) if session is not None else None)
-        self.transport.set_position(result.index)
-        if frame.extra is not None:
-            self.bev.set_frame(frame.extra)
-        elif calibration is not None and calibration.is_folder and session is not None and not self.bev_box.isHidden():
-            self.bev.clear(f"No calib file for frame {session.frame_name(result.index) or result.index + 1} "
-                           f"in {calibration.path.name}")
         if session is not None:
-            session.shown_index = result.index
-            distance = self.geometry.distance_for(session, result)
-            self.summary.show_result(result, distance, self.overlay_style.distance_classes)
-            if distance is None and calibration is not None:  # a calib folder without this frame's file
-                name = session.frame_name(result.index) or f"frame {result.index + 1}"
-                self.summary.rows["nearest"].setText(f"no calib file for {name}")
-            if session.playing:  # paused steps and refreshes are not latency samples
-                self.stats.graph.add(frame.latency_ms)
+            session.shown_index = frame.result.index
+        self.panels.show_frame(frame, session, self.geometry, self.overlay_style.distance_classes)
         self.last_frame = frame
         self.frames_displayed += 1
 
@@ -423,7 +366,7 @@ class MainWindow(QMainWindow):
         if self.session is not None:
             self._attach_bev(self.session)
             self.session.refresh()
-        self.statusBar().showMessage(f"calibration {self.calib_path.resolve()}", 5000)
+        self.statusBar().showMessage(f"calibration {self.geometry.path.resolve()}", 5000)
         return True
 
     def _calibration_dir(self) -> str:
@@ -439,12 +382,10 @@ class MainWindow(QMainWindow):
         super().resizeEvent(event)
         if not isinstance(getattr(self, "actions", None), dict):  # a resize while the window is being built
             return
-        compact = self.panels.fit(self.width(), self.height(), self.calibration is not None,
+        message = self.panels.fit(self.width(), self.height(), self.calibration is not None,
                                   self.actions["show_bev"].isChecked())
-        if compact and compact != self._compact:
-            self.statusBar().showMessage(f"small window: the {' and the '.join(compact)} give way to the video "
-                                         f"(enlarge the window to see them)", 6000)
-        self._compact = compact
+        if message:
+            self.statusBar().showMessage(message, 6000)
 
     def _show_bev_toggled(self, on: bool) -> None:
         if on and self.calibration is None:  # F2 without a calibration: say why nothing appears
@@ -500,11 +441,6 @@ class MainWindow(QMainWindow):
         self.transport.set_playing(state == "running")
         self.figures.show_state(state)
         self.video.set_badge(STATE_BADGE.get(state, ""))
-
-    def _show_shortcuts(self) -> None:
-        box = QMessageBox(QMessageBox.NoIcon, "Keyboard shortcuts", SHORTCUTS_HELP, QMessageBox.Close, self)
-        box.setWindowModality(Qt.NonModal)
-        box.show()
 
     # === drag and drop, closing =====================================================================================
     def dragEnterEvent(self, event) -> None:

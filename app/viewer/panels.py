@@ -1,5 +1,6 @@
-"""The window's panels and how they share its room: video (with the bird's-eye view beside it), transport bar and
-figures under it, the side panel on the right; a small window lets the video keep the room.
+"""The window's panels, what they show of a session and of a frame, and how they share the window's room: video
+(with the bird's-eye view beside it), transport bar and figures under it, the side panel on the right; a small
+window lets the video keep the room.
 """
 
 from __future__ import annotations
@@ -72,6 +73,39 @@ class ViewerPanels(QSplitter):
         self.setStretchFactor(0, 1)
         self.setStretchFactor(1, 0)
         self.setChildrenCollapsible(False)
+        self._compact: list[str] = []  # panels a small window hides
+
+    def show_session(self, session) -> None:
+        """A session starts: the transport spans its source, the figures and summary start afresh."""
+        info = session.info
+        self.transport.set_source(info.frame_count, info.fps, info.live)
+        self.controls.show_source(info)
+        self.summary.clear()
+        self.stats.reset()
+        self.video.composer = session.annotator
+        self.stats.graph.set_budget(1000.0 / info.fps if info.fps else None)
+        self.video.set_placeholder(f"Starting {info.name}…")
+
+    def show_frame(self, frame, session, geometry, distance_classes) -> None:
+        """A finished frame (DisplayFrame) of `session` (None: it was replaced) on the video, the transport, the
+        bird's-eye view and the summary; geometry: the FrameGeometry that gives its distances."""
+        result, calibration = frame.result, geometry.calibration
+        self.video.set_image(result.image, session.annotator.annotate(result) if session is not None else None)
+        self.transport.set_position(result.index)
+        if frame.extra is not None:
+            self.bev.set_frame(frame.extra)
+        elif calibration is not None and calibration.is_folder and session is not None and not self.bev_box.isHidden():
+            self.bev.clear(f"No calib file for frame {session.frame_name(result.index) or result.index + 1} "
+                           f"in {calibration.path.name}")
+        if session is None:
+            return
+        distance = geometry.distance_for(session, result)
+        self.summary.show_result(result, distance, distance_classes)
+        if distance is None and calibration is not None:  # a calib folder without this frame's file
+            name = session.frame_name(result.index) or f"frame {result.index + 1}"
+            self.summary.rows["nearest"].setText(f"no calib file for {name}")
+        if session.playing:  # paused steps and refreshes are not latency samples
+            self.stats.graph.add(frame.latency_ms)
 
     def show_bev_box(self, on: bool) -> None:
         was_visible = not self.bev_box.isHidden()
@@ -83,10 +117,11 @@ class ViewerPanels(QSplitter):
             bev_width = min(self.settings.window_size[0] // 5, total // 3)
             self.views.setSizes([total - bev_width, bev_width])
 
-    def fit(self, width: int, height: int, calibrated: bool, bev_wanted: bool) -> list[str]:
+    def fit(self, width: int, height: int, calibrated: bool, bev_wanted: bool) -> str:
         """Below settings.compact_size the video would shrink to a strip (450×135 px at 1024×600): the
         bird's-eye view (narrow windows) and the figures (short windows) give way to it; the HUD on the video
-        still shows FPS and latency. The panels that gave way, in words."""
+        still shows FPS and latency. F2 shows the bird's-eye view anyway. What gave way, in words, when that
+        changed; else ""."""
         narrow = width < self.settings.compact_size[0]
         short = height < self.settings.compact_size[1]
         if self.performance.isHidden() != short:
@@ -94,4 +129,7 @@ class ViewerPanels(QSplitter):
         bev = calibrated and bev_wanted and not narrow
         if self.bev_box.isHidden() == bev:
             self.show_bev_box(bev)
-        return [what for what, hidden in (("bird's-eye view", narrow and calibrated), ("figures", short)) if hidden]
+        compact = [what for what, hidden in (("bird's-eye view", narrow and calibrated), ("figures", short)) if hidden]
+        changed, self._compact = compact and compact != self._compact, compact
+        return (f"small window: the {' and the '.join(compact)} give way to the video (enlarge the window to see "
+                f"them)") if changed else ""
