@@ -63,7 +63,7 @@ def speed_text(speed: float) -> str:
 
 def next_speed(speeds, current: float, direction: int) -> float | None:
     """The speed one step faster (direction > 0) or slower than `current` among `speeds` (0: as fast as possible,
-    faster than any); None at either end."""
+    faster than any, and where faster stays); None where there is none (slower than the slowest; faster without 0)."""
     paced = sorted(s for s in speeds if s > 0)
     current = current if current > 0 else float("inf")
     if direction > 0:
