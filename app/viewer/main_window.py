@@ -358,11 +358,8 @@ class MainWindow(QMainWindow):
         except UserError as e:
             self.errors.report(f"Cannot use the calibration {Path(str(path)).name}", str(e))
             return False
-        self.controls.set_distance_available(True)
-        self.bev.clear("Waiting for a frame…")
-        self.bev_box.setTitle(f"Bird's-eye view · {calibration.name}")
         self.actions["show_bev"].setChecked(True)
-        self.panels.show_bev_box(True)
+        self.panels.show_calibration(calibration.name)
         if self.session is not None:
             self._attach_bev(self.session)
             self.session.refresh()

@@ -107,6 +107,13 @@ class ViewerPanels(QSplitter):
         if session.playing:  # paused steps and refreshes are not latency samples
             self.stats.graph.add(frame.latency_ms)
 
+    def show_calibration(self, name: str) -> None:
+        """A calibration is open: distances can be drawn, and the bird's-eye view shows (waiting for a frame)."""
+        self.controls.set_distance_available(True)
+        self.bev.clear("Waiting for a frame…")
+        self.bev_box.setTitle(f"Bird's-eye view · {name}")
+        self.show_bev_box(True)
+
     def show_bev_box(self, on: bool) -> None:
         was_visible = not self.bev_box.isHidden()
         self.bev_box.setVisible(on)
