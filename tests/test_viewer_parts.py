@@ -478,3 +478,82 @@ def test_the_pace_warning_says_when_a_replay_falls_behind_its_speed():
     assert pace() == "⚠ behind real time: 10.0 of 25 FPS"
     assert pace(speed=0.25) == "" and pace(actual=23.0) == ""  # keeps up (within 10 %)
     assert pace(playing=False) == pace(live=True) == pace(speed=0.0) == pace(out=5) == ""
+
+
+# --- the window's questions and drops reach the collaborators -------------------------------------------------------
+from test_viewer import make_window  # noqa: E402,F401  (the window fixture, closed after each test)
+
+
+class AskedDialogs:
+    """QFileDialog and CameraDialog stand-ins: each question is noted and answered from `answers` ("" = Cancel)."""
+
+    def __init__(self):
+        self.asked: list[tuple] = []
+        self.answers: list[str] = []
+        owner = self
+
+        class FileDialog:
+            @staticmethod
+            def getOpenFileName(parent, title, start, filters):
+                owner.asked.append((title, start))
+                return owner.answers.pop(0), ""
+
+            @staticmethod
+            def getExistingDirectory(parent, title, start):
+                owner.asked.append((title, start))
+                return owner.answers.pop(0)
+
+        class CameraDialog:
+            def __init__(self, last, parent):
+                owner.asked.append(("camera", last))
+
+            def exec_(self):
+                return 1
+
+            def spec(self):
+                return owner.answers.pop(0)
+
+        self.file_dialog, self.camera_dialog = FileDialog, CameraDialog
+
+
+def test_the_file_menu_asks_where_the_last_choice_was_and_opens_what_was_chosen(qtbot, make_window, tmp_path,
+                                                                               monkeypatch):
+    from app.viewer import dialogs
+
+    fake = AskedDialogs()
+    monkeypatch.setattr(dialogs, "QFileDialog", fake.file_dialog)
+    monkeypatch.setattr(dialogs, "CameraDialog", fake.camera_dialog)
+    window = make_window()
+    opened = []
+    for name in ("open_source", "open_calibration", "open_weights"):
+        monkeypatch.setattr(window, name, lambda path, name=name: opened.append((name, str(path))))
+    videos, calib = tmp_path / "videos", tmp_path / "calib" / "um_000051.txt"
+
+    fake.answers = [str(videos / "a.mp4"), "", str(calib), "0", str(tmp_path / "w" / "m.onnx")]
+    window.actions["open_file"].trigger()
+    window.controls.open_requested.emit("folder")  # the side panel's Open buttons ask the same questions
+    window.actions["open_calib"].trigger()
+    window.actions["open_camera"].trigger()
+    window.controls.open_weights_requested.emit()
+    assert [title for title, _ in fake.asked] == ["Open a video or an image", "Open a folder of images",
+                                                  "Open a camera calibration", "camera", "Open weights"]
+    assert [start for _, start in fake.asked][1:4] == [str(videos), str(videos), ""]  # no live source: no camera
+    assert opened == [("open_source", str(videos / "a.mp4")), ("open_calibration", str(calib)),
+                      ("open_source", "0"), ("open_weights", str(tmp_path / "w" / "m.onnx"))]  # Cancel: nothing
+
+
+def test_a_dropped_calib_file_opens_as_a_calibration_and_anything_else_as_a_source(qtbot, make_window, tmp_path,
+                                                                                   monkeypatch):
+    from PyQt5.QtCore import QMimeData, QPoint, Qt, QUrl
+    from PyQt5.QtGui import QDropEvent
+
+    window = make_window()
+    opened = []
+    monkeypatch.setattr(window, "open_source", lambda path: opened.append(("source", path)))
+    monkeypatch.setattr(window, "open_calibration", lambda path: opened.append(("calibration", path)))
+    for name in ("um_000051.txt", "camera.YAML", "clip.mp4"):
+        mime = QMimeData()
+        mime.setUrls([QUrl.fromLocalFile(str(tmp_path / name))])
+        window.dropEvent(QDropEvent(QPoint(5, 5), Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier))
+    assert opened == [("calibration", str(tmp_path / "um_000051.txt")), ("calibration", str(tmp_path / "camera.YAML")),
+                      ("source", str(tmp_path / "clip.mp4"))]

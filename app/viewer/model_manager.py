@@ -5,8 +5,8 @@ Only the newest load request takes effect: each carries a token, and a model tha
 load that fails keeps the model that runs. A replaced model is closed between two frames by the pipeline that ran
 it, or, when no pipeline runs it, once the retiring pipelines (which may still be inside it) have stopped.
 
-Qt-free but for the injected `run` (background.run_in_background); the window hears what happened through a
-ModelListener.
+Qt-free: slow calls go through the injected `run` (default background.run_in_background); the window hears what
+happened through a ModelListener.
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from .background import run_in_background
 from .predictors import running_file
+from .session_manager import background_runner
 
 
 class ModelListener(Protocol):
@@ -53,9 +53,9 @@ class ModelManager:
     thresholds() → the Thresholds a new model is built with."""
 
     def __init__(self, provider, sessions, listener: ModelListener, *, thresholds: Callable[[], object],
-                 run=run_in_background, parent=None):
+                 run=None, parent=None):
         self.provider, self._sessions, self._listener = provider, sessions, listener
-        self._thresholds, self._run, self._parent = thresholds, run, parent
+        self._thresholds, self._run, self._parent = thresholds, run or background_runner(), parent
         self.predictor = None
         self.superseded: list = []  # predictors a pipeline never took over: closed with the window
         self.closed = False

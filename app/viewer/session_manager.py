@@ -6,8 +6,8 @@ token, and an older one that finishes later closes its source. A source opened b
 (`pending`) and starts when the model arrives. A replaced session is retired: told to stop at once, and the new
 session starts once the old pipelines' threads are out of the predictor they share with it.
 
-Qt-free but for the injected `run` (background.run_in_background: worker thread, outcome on the GUI thread); the
-window hears what happened through a SessionListener.
+Qt-free: slow calls go through the injected `run` (default background.run_in_background: a worker thread, the
+outcome on the GUI thread); the window hears what happened through a SessionListener.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from .background import run_in_background
 
 
 class SessionListener(Protocol):
@@ -44,6 +43,13 @@ class SessionListener(Protocol):
         """The session playing changed state (started)."""
 
 
+def background_runner():
+    """run_in_background (Qt: imported only when no other runner is given)."""
+    from .background import run_in_background
+
+    return run_in_background
+
+
 def first_image(source):
     """The first image of a file or folder, read ahead so it shows while the model loads (the source is wound
     back); None for a live source (its frames are not kept) or a source that cannot wind back."""
@@ -67,12 +73,12 @@ class PendingSource:
 class SessionManager:
     """open_source(spec) → an opened source (runs on a worker thread); make_session(spec, source) → a session that
     is not started (a ViewerSession); model_ready() → whether a predictor is loaded; run and parent: how slow calls
-    run (run_in_background's signature) and the QObject whose deletion cancels their outcome."""
+    run (run_in_background's signature; default: it) and the QObject whose deletion cancels their outcome."""
 
     def __init__(self, open_source: Callable[[str], object], make_session: Callable[[str, object], object],
-                 listener: SessionListener, *, model_ready: Callable[[], bool], run=run_in_background, parent=None):
+                 listener: SessionListener, *, model_ready: Callable[[], bool], run=None, parent=None):
         self._open_source, self._make_session, self._listener = open_source, make_session, listener
-        self._model_ready, self._run, self._parent = model_ready, run, parent
+        self._model_ready, self._run, self._parent = model_ready, run or background_runner(), parent
         self.session = None  # the session on screen
         self.retiring: list = []  # stopped sessions whose threads are still winding down
         self.pending: PendingSource | None = None  # opened before the model was ready
