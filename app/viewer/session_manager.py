@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from typing import Protocol
 
 
-
 class SessionListener(Protocol):
     """What the window does when the lifecycle moves; every call comes on the GUI thread."""
 
