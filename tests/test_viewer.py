@@ -27,7 +27,8 @@ from app import cli
 from app import sources as app_sources
 from app.sources import open_source
 from app.viewer.bridge import PipelineBridge
-from app.viewer.main_window import STATE_TEXT, MainWindow
+from app.viewer.main_window import MainWindow
+from app.viewer.status_bar import STATE_TEXT
 from app.viewer.pacing import PacedSource
 from app.viewer.predictors import PredictorProvider
 from app.viewer.settings import ViewerSettings

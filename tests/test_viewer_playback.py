@@ -20,7 +20,8 @@ pytest.importorskip("PyQt5")
 from PyQt5.QtCore import QPoint, QRect, Qt
 
 from app.viewer.launch import build_window
-from app.viewer.main_window import SHORTCUTS, STATE_TEXT
+from app.viewer.shortcuts import SHORTCUTS
+from app.viewer.status_bar import STATE_TEXT
 from app.viewer.predictors import PredictorProvider
 from app.viewer.settings import ViewerSettings
 from calib.camera import load_camera_geometry

@@ -14,7 +14,13 @@ Modules, one idea each:
     predictors     PredictorProvider: which backends can run a weights file; build + warm a predictor
     background     run a slow call on a worker thread, its outcome back on the GUI thread
     bridge         PipelineBridge: pipeline callbacks re-emitted as Qt signals, newest frame wins
-    session        ViewerSession: one opened source playing through one pipeline
+    session        ViewerSession: one opened source playing through one pipeline (the one caller of its
+                   pause/resume/step/seek)
+    session_manager SessionManager: which source plays; opening off the GUI thread, stale requests dropped,
+                   a source waiting for the model, replaced sessions retired
+    model_manager  ModelManager: which model runs; loading off the GUI thread, a failed load keeps the old one
+    frame_geometry FrameGeometry: the open calibration per frame: camera, ground distances, bird's-eye view
+    outputs        Outputs: screenshots and recordings, named after the source
     images         numpy array -> QImage without copying
     video_view     the frame, scaled to the widget
     bev_panel      the bird's-eye view with a metric grid, footprints and distances
@@ -23,8 +29,12 @@ Modules, one idea each:
     controls       side panel: source, model (weights, backend switch), thresholds, layers
     frame_summary  side panel: objects per class, the nearest vehicle, the road share of the frame on screen
     transport      play/pause, step, seek slider, speed, record, screenshot
-    dialogs        camera/stream input; the one non-modal error box
+    status_bar     the status bar's figures: state, pace warning, recording, dropped frames
+    panels         ViewerPanels: the central widget; what it shows of a session and a frame; small windows
+    shortcuts      the keyboard shortcuts, as the help lists them
+    menus          the menu bar
+    dialogs        file, folder, camera/stream questions; the shortcuts box; the one non-modal error box
     theme          dark Fusion palette
-    main_window    MainWindow: menus, shortcuts and the wiring between all of the above
+    main_window    MainWindow: the window, its actions and events, and the wiring between all of the above
     launch         launch_viewer(): QApplication, window, event loop
 """

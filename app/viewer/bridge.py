@@ -32,6 +32,12 @@ class DisplayFrame:
     extra: object = None
     t_handed_over: float = 0.0
 
+    @property
+    def latency_ms(self) -> float:
+        """Capture to done; capture to the hand-over while the output thread has not stamped "done" yet."""
+        latency = self.result.latency_ms
+        return latency if latency is not None else (self.t_handed_over - self.result.stamps["captured"]) * 1e3
+
 
 class PipelineBridge(QObject):
     frame = pyqtSignal(object)  # DisplayFrame, the newest one

@@ -1,4 +1,4 @@
-"""Small dialogs: choosing a camera or stream, and the one error box.
+"""Small dialogs: choosing a file, a folder, a camera or stream, and the one error box.
 
 Errors are shown in a single non-modal message box (a second error replaces the
 first one's text rather than stacking boxes) and in the status bar, so the
@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import glob
 import re
+from pathlib import Path
 
 from PyQt5.QtCore import QObject, Qt
-from PyQt5.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QLabel, QMessageBox, QStatusBar, QVBoxLayout,
-                             QWidget)
+from PyQt5.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFileDialog, QLabel, QMessageBox, QStatusBar,
+                             QVBoxLayout, QWidget)
+
+from .shortcuts import SHORTCUTS_HELP
 
 
 class CameraDialog(QDialog):
@@ -72,3 +75,50 @@ class ErrorReporter(QObject):
     def dismiss(self) -> None:
         if self.box is not None:
             self.box.hide()
+
+
+class OpenDialogs:
+    """The File menu's questions; each returns the path chosen, or "" when cancelled. Sources open where the last
+    source was chosen."""
+
+    def __init__(self, parent: QWidget, start_dir: str):
+        self._parent = parent
+        self.last_dir = start_dir
+
+    def video_or_image(self, suffixes) -> str:
+        patterns = " ".join(f"*{s}" for s in suffixes)
+        path, _ = QFileDialog.getOpenFileName(self._parent, "Open a video or an image", self.last_dir,
+                                              f"Videos and images ({patterns});;All files (*)")
+        if path:
+            self.last_dir = str(Path(path).parent)
+        return path
+
+    def image_folder(self) -> str:
+        path = QFileDialog.getExistingDirectory(self._parent, "Open a folder of images", self.last_dir)
+        if path:
+            self.last_dir = path
+        return path
+
+    def camera(self, last: str = "") -> str:
+        dialog = CameraDialog(last, self._parent)
+        return dialog.spec() if dialog.exec_() else ""
+
+    def weights(self, current) -> str:
+        path, _ = QFileDialog.getOpenFileName(self._parent, "Open weights", str(Path(str(current)).parent),
+                                              "Weights (*.pt *.onnx *.engine);;All files (*)")
+        return path
+
+    def calibration(self, start_dir: str) -> str:
+        path, _ = QFileDialog.getOpenFileName(self._parent, "Open a camera calibration", start_dir,
+                                              "Calibrations (*.txt *.yaml *.yml);;All files (*)")
+        return path
+
+    def calibration_folder(self, start_dir: str) -> str:
+        return QFileDialog.getExistingDirectory(self._parent, "Open a folder of KITTI calib files", start_dir)
+
+
+def show_shortcuts(parent: QWidget) -> None:
+    """The keyboard shortcuts (F1), in a box that leaves the window usable."""
+    box = QMessageBox(QMessageBox.NoIcon, "Keyboard shortcuts", SHORTCUTS_HELP, QMessageBox.Close, parent)
+    box.setWindowModality(Qt.NonModal)
+    box.show()

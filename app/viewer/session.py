@@ -140,17 +140,23 @@ class ViewerSession:
         self.pipeline.at_end = "loop" if on else "pause"
 
     # --- controls --------------------------------------------------------------------------------------------------
+    @property
+    def replay(self):
+        """The pipeline's playback controls (pause, resume, step, seek, refresh; thread-safe, non-blocking): the
+        viewer reaches them only through here."""
+        return self.pipeline
+
     def start(self, paused: bool = False) -> None:
         """Start the threads; paused: show the first frame and wait."""
         if paused:
-            self.pipeline.step(1)
+            self.replay.step(1)
         self.pipeline.start()
 
     def play(self) -> None:
         state = self.state
         if state == "ended":
             self.seek(0)
-            self.pipeline.resume()
+            self.replay.resume()
         elif state == "paused":
             last = self.last_index
             if self.seekable and last is not None:
@@ -158,10 +164,10 @@ class ViewerSession:
                 # the length of the pause) and would flash by unpaced: read them again from here instead
                 count = self.frame_count
                 self.seek(0 if count and last + 1 >= count else last + 1)
-            self.pipeline.resume()
+            self.replay.resume()
 
     def pause(self) -> None:
-        self.pipeline.pause()
+        self.replay.pause()
 
     def toggle(self) -> None:
         if self.playing:
@@ -172,25 +178,47 @@ class ViewerSession:
     def step(self, n: int = 1) -> None:
         """Pause and show the next frame (n frames on)."""
         if self.state != "ended":
-            self.pipeline.step(n)
+            self.replay.step(n)
 
     def step_back(self) -> None:
         """Pause and show the frame before the one on screen (files and folders)."""
         last = self.last_index
         if self.seekable and last is not None and last > 0:
-            self.pipeline.pause()
+            self.replay.pause()
             self.seek(last - 1)
 
     def seek(self, index: int) -> None:
         if self.seekable:
-            self.pipeline.seek(index)
+            self.replay.seek(index)
             self.paced.cut_wait()
 
     def refresh(self) -> None:
         """Show a change (threshold, layer, model) on the frame on screen when not playing (files and folders)."""
         if self.seekable and not self.playing:
-            self.pipeline.refresh()
+            self.replay.refresh()
             self.paced.cut_wait()
+
+    def set_thresholds(self, thresholds: Thresholds) -> None:
+        """From the next frame on; a paused frame is re-run at once to show the change."""
+        self.pipeline.set_thresholds(conf=thresholds.conf, iou=thresholds.iou, road=thresholds.road)
+        self.refresh()
+
+    def set_layers(self, layers: OverlayLayers) -> None:
+        self.renderer.layers = layers
+        self.refresh()
+
+    def runs(self, predictor) -> bool:
+        """Is `predictor` the one the pipeline runs (a switch may not have reached the inference thread yet)?"""
+        return self.pipeline.predictor is predictor
+
+    def use_predictor(self, predictor) -> None:
+        """Run `predictor` from the next frame on (the old one is closed between two frames); a paused frame is
+        re-run with it."""
+        self.pipeline.set_predictor(predictor, close_old=True)
+        self.refresh()
+
+    def snapshot(self):
+        return self.pipeline.snapshot()
 
     @property
     def speed(self) -> float:

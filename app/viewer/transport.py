@@ -61,6 +61,18 @@ def speed_text(speed: float) -> str:
     return "max" if speed == 0 else f"{speed:g}×"
 
 
+def next_speed(speeds, current: float, direction: int) -> float | None:
+    """The speed one step faster (direction > 0) or slower than `current` among `speeds` (0: as fast as possible,
+    faster than any, and where faster stays); None where there is none (slower than the slowest; faster without 0)."""
+    paced = sorted(s for s in speeds if s > 0)
+    current = current if current > 0 else float("inf")
+    if direction > 0:
+        faster = [s for s in paced if s > current]
+        return faster[0] if faster else (0.0 if 0.0 in speeds else None)
+    slower = [s for s in paced if s < current]
+    return slower[-1] if slower else None
+
+
 def timecode(seconds: float) -> str:
     minutes, secs = divmod(max(0.0, seconds), 60)
     return f"{int(minutes)}:{secs:05.2f}"
@@ -180,6 +192,13 @@ class TransportBar(QWidget):
 
     def current_speed(self) -> float:
         return float(self.speed.currentData())
+
+    def speeds(self) -> list[float]:
+        return [float(self.speed.itemData(i)) for i in range(self.speed.count())]
+
+    def select_speed(self, speed: float) -> None:
+        """Pick `speed` in the box (speed_changed follows)."""
+        self.speed.setCurrentIndex(self.speed.findData(speed))
 
     def _seek_moved(self, _: int) -> None:
         self._seek_debounce.start()
