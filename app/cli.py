@@ -26,8 +26,9 @@ def _source_options() -> argparse.ArgumentParser:
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("view", help="the desktop viewer: watch, tune and record the perception live (PyQt5)",
-                       parents=[_source_options(), threshold_options(), predictor_options(
-                           backend_help="inference engine to start with; the window switches between those available")],
+                       parents=[_source_options(), predictor_options(
+                           backend_help="inference engine to start with; the window switches between those available"),
+                           threshold_options()],
                        description="Plays a video, image folder, camera or stream through the network in a window: "
                                    "play/pause/step/seek, replay speed, thresholds and layers live, backend switch, "
                                    "FPS/latency figures, recording, screenshots, and a bird's-eye view with --calib.")
@@ -38,7 +39,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_view)
 
     p = sub.add_parser("infer", help="run the network on a video, camera, stream or image folder (headless)",
-                       parents=[_source_options(), threshold_options(), predictor_options()],
+                       parents=[_source_options(), predictor_options(), threshold_options()],
                        description="Threaded capture → inference → overlay on any source; writes an annotated "
                                    "video (and optionally road masks and JSON lines) and prints FPS and latency.")
     p.add_argument("--out", help="annotated video to write (default: out/<source name>_annotated.mp4)")

@@ -22,36 +22,43 @@ PRECISION_HELP = ("which exported file a .pt runs as: auto = the INT8 CPU file (
 DEVICE_HELP = "e.g. cpu or cuda:0 (default: the backend's choice)"
 
 
-def _parent() -> argparse.ArgumentParser:
-    return argparse.ArgumentParser(add_help=False)
+# help sections: argparse merges the groups of the same title that several parents bring into one
+MODEL_GROUP = "model"
+THRESHOLD_GROUP = "thresholds"
+
+
+def _parent(title: str) -> tuple[argparse.ArgumentParser, argparse._ArgumentGroup]:
+    """A parent parser and its one titled group: a command's help lists its own options first, then these."""
+    parser = argparse.ArgumentParser(add_help=False)
+    return parser, parser.add_argument_group(title)
 
 
 def weights_options() -> argparse.ArgumentParser:
     """--weights: the file to run (None: nets.config.DEFAULT_WEIGHTS, resolved by load_predictor)."""
-    p = _parent()
+    parser, p = _parent(MODEL_GROUP)
     p.add_argument("--weights", help=WEIGHTS_HELP)
-    return p
+    return parser
 
 
 def backend_options(help: str = BACKEND_HELP) -> argparse.ArgumentParser:
     """--backend, one of nets.backends.BACKENDS (default auto); `help` for a command that says more."""
-    p = _parent()
+    parser, p = _parent(MODEL_GROUP)
     p.add_argument("--backend", choices=BACKENDS, default="auto", help=help)
-    return p
+    return parser
 
 
 def precision_options() -> argparse.ArgumentParser:
     """--precision: which exported sibling of a .pt runs (nets.predictor.resolve_precision)."""
-    p = _parent()
+    parser, p = _parent(MODEL_GROUP)
     p.add_argument("--precision", choices=PRECISIONS, default="auto", help=PRECISION_HELP)
-    return p
+    return parser
 
 
 def device_options() -> argparse.ArgumentParser:
     """--device: None lets the backend choose."""
-    p = _parent()
+    parser, p = _parent(MODEL_GROUP)
     p.add_argument("--device", help=DEVICE_HELP)
-    return p
+    return parser
 
 
 def predictor_options(backend_help: str = BACKEND_HELP, device: bool = True) -> argparse.ArgumentParser:
@@ -62,9 +69,9 @@ def predictor_options(backend_help: str = BACKEND_HELP, device: bool = True) -> 
 
 def threshold_options() -> argparse.ArgumentParser:
     """--conf, --iou, --road-threshold; None keeps configs/runtime.yaml's (app.frames.Thresholds)."""
-    p = _parent()
+    parser, p = _parent(THRESHOLD_GROUP)
     p.add_argument("--conf", type=float, help="detection score threshold (default configs/runtime.yaml)")
     p.add_argument("--iou", type=float, help="NMS IoU threshold")
     p.add_argument("--road-threshold", type=float,
                    help="road probability from which a pixel is road (default configs/runtime.yaml)")
-    return p
+    return parser

@@ -26,7 +26,8 @@ def kitti_eval_options() -> argparse.ArgumentParser:
     The options every dataset shares (--root, --split, --json, the model's) are `eval`'s own
     (train.cli, nets.cli_options); run_kitti_road_eval reads them from the same namespace.
     """
-    p = argparse.ArgumentParser(add_help=False)
+    parser = argparse.ArgumentParser(add_help=False)
+    p = parser.add_argument_group("kitti-road")  # its own help section, after eval's options
     p.add_argument("--predictions", type=Path,
                    help="kitti-road: score existing 8-bit grey confidence maps named like the masks, without a model")
     p.add_argument("--plots", type=Path, help="write precision-recall plots (PNG) into this folder")
@@ -35,7 +36,7 @@ def kitti_eval_options() -> argparse.ArgumentParser:
     p.add_argument("--views", choices=sorted(VIEW_CHOICES), default="both",
                    help="kitti-road: score the benchmark's BEV, the perspective view, or both (default); "
                         "perspective alone needs no calib files")
-    return p
+    return parser
 
 
 def _load_predictor(args: argparse.Namespace):
