@@ -79,30 +79,18 @@ def cmd_eval(args) -> int:
 
 
 def eval_camvid(args) -> int:
-    from nets.config import load_yaml
+    """The camvid part of cmd_eval: score, print, and write --json."""
     from nets.predictor import load_predictor
 
-    from .datasets import build_dataset
-    from .evaluate import evaluate_dataset, format_report
-    from .sequences import frames_per_sequence
+    from .camvid_eval import evaluate_camvid
+    from .evaluate import format_report
 
     predictor = load_predictor(args.weights, backend=args.backend, conf=0.001, iou=0.6, precision=args.precision)
     print(f"backend: {predictor.choice_reason}")
-    data_cfg = load_yaml(args.data_config)
-    if args.root:
-        data_cfg["root"] = str(args.root)
-    split = args.split or "val"
-    # the CamVid folder(s) of that name, whatever the recipe maps
-    data_cfg.setdefault("splits", {})[split] = [s.strip() for s in split.split(",") if s.strip()]
-    for key, value in (("sequences", args.sequences), ("exclude_sequences", args.exclude_sequences)):
-        if value:
-            data_cfg[key] = value
-    dataset = build_dataset(data_cfg, split, predictor.input_size, predictor.road_classes, predictor.class_names,
-                            augment=False)
-    report = evaluate_dataset(predictor, dataset)
-    report.update(dataset="camvid", split=split, weights=str(args.weights or "bundled"),
-                  precision=args.precision, sequences=frames_per_sequence(dataset))
-    print(format_report(report, f"CamVid {split}"))
+    report = evaluate_camvid(predictor, args.data_config, root=args.root, split=args.split, sequences=args.sequences,
+                             exclude_sequences=args.exclude_sequences)
+    report.update(weights=str(args.weights or "bundled"), precision=args.precision)
+    print(format_report(report, f"CamVid {report['split']}"))
     print(f"  frames per sequence: {report['sequences']}")
     if args.json:
         from core.atomic import atomic_write_text
