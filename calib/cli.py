@@ -26,10 +26,10 @@ def add_commands(subparsers) -> None:
                    help=f"where to write the BEV image (default {DEFAULT_BEV_DIR}/FRAME_bev.png)")
     p.add_argument("--pixel", type=float, nargs=2, action="append", metavar=("U", "V"), default=[],
                    help="print the road point and distance seen at this pixel (repeatable)")
-    p.set_defaults(func=run_calibrate)
+    p.set_defaults(func=cmd_calibrate)
 
 
-def run_calibrate(args: argparse.Namespace) -> int:
+def cmd_calibrate(args: argparse.Namespace) -> int:
     import cv2
     import numpy as np
 

@@ -21,8 +21,9 @@ SAMPLE_CLIP = PROJECT_ROOT / "assets" / "sample_clip.mp4"
 RUNTIME_CONFIG = CONFIG_DIR / "runtime.yaml"
 
 # What nets.predictor.load_predictor accepts; here, in a module without torch, so the
-# command lines can offer them as choices and `run.py --help` stays instant.
-BACKENDS = ("auto", "tensorrt", "onnxruntime", "torch")
+# command lines can offer them as choices and `run.py --help` stays instant. The backend
+# names belong to nets.backends (imported here for the modules that read them from this one).
+from .backends import BACKENDS  # noqa: E402, F401
 PRECISIONS = ("auto", "fp32", "fp16", "int8", "int8cpu")
 
 # keys every resolved model config has; used to tell a model config from other YAML

@@ -18,6 +18,7 @@ import pytest
 from calib.bev import BevWarp
 from calib.kitti_calib import load_kitti_calib, parse_kitti_road_name
 from calib.road_plane import RoadPlaneHomography
+from nets.cli_options import weights_options
 from train import cli_kitti
 from train.kitti_road_eval import (
     METRIC_KEYS,
@@ -439,12 +440,12 @@ def test_submission_writes_bev_maps_and_zip(tmp_path):
 
 
 def shared_eval_parser() -> argparse.ArgumentParser:
-    """An `eval` parser as the shared one may look: the common options already defined by another dataset."""
-    parser = argparse.ArgumentParser()
+    """An `eval` parser as the shared one may look: the common options defined by the dataset-neutral command,
+    the kitti-road ones from the kitti parent parser."""
+    parser = argparse.ArgumentParser(parents=[weights_options(), cli_kitti.kitti_eval_options()])
     parser.add_argument("--dataset")
     parser.add_argument("--root")
     parser.add_argument("--json")
-    cli_kitti.add_kitti_eval_arguments(parser)
     return parser
 
 

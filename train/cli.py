@@ -6,9 +6,9 @@ import argparse
 import json
 from pathlib import Path
 
-from nets.config import BACKENDS, PRECISIONS
+from nets.cli_options import backend_options, precision_options, weights_options
 
-from .cli_kitti import add_kitti_commands, add_kitti_eval_arguments
+from .cli_kitti import add_kitti_commands, kitti_eval_options
 
 DATASETS = ("camvid", "kitti-road")
 
@@ -32,7 +32,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                         "best epoch on these (e.g. 0001TP); overrides the recipe's holdout_sequences")
     p.set_defaults(func=cmd_train)
 
-    p = sub.add_parser("eval", help="score a model on CamVid (road + boxes) or KITTI Road (BEV benchmark)")
+    p = sub.add_parser("eval", help="score a model on CamVid (road + boxes) or KITTI Road (BEV benchmark)",
+                       parents=[weights_options(), backend_options(), precision_options(), kitti_eval_options()])
     p.add_argument("--dataset", choices=DATASETS, required=True)
     p.add_argument("--root", type=Path, help="dataset root (camvid: the folder with train/ val/; "
                                              "kitti-road: data_road with training/ testing/)")
@@ -41,14 +42,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--sequences", metavar="SEQ[,SEQ]", help="camvid: only frames of these driving sequences "
                                                             "(file name prefix, e.g. 0001TP,0006R0)")
     p.add_argument("--exclude-sequences", metavar="SEQ[,SEQ]", help="camvid: leave these driving sequences out")
-    p.add_argument("--weights", type=Path, help="model weights .pt/.onnx/.engine (default: the bundled ones)")
-    p.add_argument("--backend", default="auto", choices=BACKENDS)
-    p.add_argument("--precision", default="auto", choices=PRECISIONS,
-                   help="which exported file a .pt runs as (auto: the INT8 CPU file for ONNX Runtime on a CPU "
-                        "when it exists, else fp32)")
     p.add_argument("--data-config", default="configs/data/camvid.yaml", help="camvid: dataset config YAML")
     p.add_argument("--json", type=Path, help="write the scores as JSON")
-    add_kitti_eval_arguments(p)
     p.set_defaults(func=cmd_eval)
 
     add_kitti_commands(sub)
@@ -84,30 +79,18 @@ def cmd_eval(args) -> int:
 
 
 def eval_camvid(args) -> int:
-    from nets.config import load_yaml
+    """The camvid part of cmd_eval: score, print, and write --json."""
     from nets.predictor import load_predictor
 
-    from .datasets import build_dataset
-    from .evaluate import evaluate_dataset, format_report
-    from .sequences import frames_per_sequence
+    from .camvid_eval import evaluate_camvid
+    from .evaluate import format_report
 
     predictor = load_predictor(args.weights, backend=args.backend, conf=0.001, iou=0.6, precision=args.precision)
     print(f"backend: {predictor.choice_reason}")
-    data_cfg = load_yaml(args.data_config)
-    if args.root:
-        data_cfg["root"] = str(args.root)
-    split = args.split or "val"
-    # the CamVid folder(s) of that name, whatever the recipe maps
-    data_cfg.setdefault("splits", {})[split] = [s.strip() for s in split.split(",") if s.strip()]
-    for key, value in (("sequences", args.sequences), ("exclude_sequences", args.exclude_sequences)):
-        if value:
-            data_cfg[key] = value
-    dataset = build_dataset(data_cfg, split, predictor.input_size, predictor.road_classes, predictor.class_names,
-                            augment=False)
-    report = evaluate_dataset(predictor, dataset)
-    report.update(dataset="camvid", split=split, weights=str(args.weights or "bundled"),
-                  precision=args.precision, sequences=frames_per_sequence(dataset))
-    print(format_report(report, f"CamVid {split}"))
+    report = evaluate_camvid(predictor, args.data_config, root=args.root, split=args.split, sequences=args.sequences,
+                             exclude_sequences=args.exclude_sequences)
+    report.update(weights=str(args.weights or "bundled"), precision=args.precision)
+    print(format_report(report, f"CamVid {report['split']}"))
     print(f"  frames per sequence: {report['sequences']}")
     if args.json:
         from core.atomic import atomic_write_text

@@ -4,8 +4,8 @@
                        [--split training] [--json FILE] [--plots DIR] [--save-predictions DIR] [--backend auto]
     python run.py submit-kitti --root DATA_ROAD [--weights W] --out DIR
 
-`eval` is shared with other datasets, so this module gives its arguments and its
-handler (`add_kitti_eval_arguments`, `run_kitti_road_eval`) rather than the
+`eval` is shared with other datasets, so this module gives its own options and its
+part of the handler (`kitti_eval_options`, `run_kitti_road_eval`) rather than the
 subcommand. The top level stays light: the evaluator, OpenCV and the model load
 inside the handlers.
 """
@@ -20,36 +20,23 @@ from core.errors import BadInputError
 VIEW_CHOICES = {"both": ("bev", "perspective"), "bev": ("bev",), "perspective": ("perspective",)}
 
 
-def _add_once(parser: argparse.ArgumentParser, flag: str, **kwargs) -> None:
-    """Add an option unless the parser has it already.
+def kitti_eval_options() -> argparse.ArgumentParser:
+    """The options only `eval --dataset kitti-road` reads, as an argparse parent parser (add_help=False).
 
-    The eval parser is shared with other datasets, which may define the common
-    options (--root, --weights, --json, --backend ...) themselves; argparse refuses
-    a flag twice, and one definition serves both.
+    The options every dataset shares (--root, --split, --json, the model's) are `eval`'s own
+    (train.cli, nets.cli_options); run_kitti_road_eval reads them from the same namespace.
     """
-    if flag in parser._option_string_actions:  # argparse keeps no public lookup of defined flags
-        return
-    parser.add_argument(flag, **kwargs)
-
-
-def add_kitti_eval_arguments(parser: argparse.ArgumentParser) -> None:
-    """The options `eval --dataset kitti-road` reads; ones the parser already has are left as they are.
-
-    A shared --split should default to None: None means the KITTI training split.
-    """
-    _add_once(parser, "--root", type=Path, help="KITTI Road data_road folder (holding training/ and testing/)")
-    _add_once(parser, "--weights", type=Path, help="model weights (.pt/.onnx/.engine); default: the project's")
-    _add_once(parser, "--predictions", type=Path,
-              help="kitti-road: score existing 8-bit grey confidence maps named like the masks, without a model")
-    _add_once(parser, "--split", default=None, help="kitti-road: split folder with ground truth (default training)")
-    _add_once(parser, "--json", type=Path, help="write the scores as JSON {view: {category: {MaxF, AP, ...}}}")
-    _add_once(parser, "--plots", type=Path, help="write precision-recall plots (PNG) into this folder")
-    _add_once(parser, "--save-predictions", type=Path,
-              help="kitti-road: write the model's perspective confidence maps (8-bit PNG, named like the masks)")
-    _add_once(parser, "--backend", default="auto", help="inference backend: auto, tensorrt, onnxruntime, torch")
-    _add_once(parser, "--views", choices=sorted(VIEW_CHOICES), default="both",
-              help="kitti-road: score the benchmark's BEV, the perspective view, or both (default); "
-                   "perspective alone needs no calib files")
+    parser = argparse.ArgumentParser(add_help=False)
+    p = parser.add_argument_group("kitti-road")  # its own help section, after eval's options
+    p.add_argument("--predictions", type=Path,
+                   help="kitti-road: score existing 8-bit grey confidence maps named like the masks, without a model")
+    p.add_argument("--plots", type=Path, help="write precision-recall plots (PNG) into this folder")
+    p.add_argument("--save-predictions", type=Path,
+                   help="kitti-road: write the model's perspective confidence maps (8-bit PNG, named like the masks)")
+    p.add_argument("--views", choices=sorted(VIEW_CHOICES), default="both",
+                   help="kitti-road: score the benchmark's BEV, the perspective view, or both (default); "
+                        "perspective alone needs no calib files")
+    return parser
 
 
 def _load_predictor(args: argparse.Namespace):
@@ -112,7 +99,7 @@ def run_kitti_road_eval(args: argparse.Namespace, predictor=None) -> int:
     return 0
 
 
-def run_submit_kitti(args: argparse.Namespace, predictor=None) -> int:
+def cmd_submit_kitti(args: argparse.Namespace, predictor=None) -> int:
     """Handler of `submit-kitti`: BEV confidence maps of the testing split and their zip."""
     from train import kitti_road_eval as kre
 
@@ -128,12 +115,13 @@ def run_submit_kitti(args: argparse.Namespace, predictor=None) -> int:
 
 
 def add_kitti_commands(subparsers) -> None:
-    """Add `submit-kitti`; the kitti-road part of `eval` is wired through add_kitti_eval_arguments."""
+    """Add `submit-kitti`; the kitti-road part of `eval` is its parent parser kitti_eval_options()."""
+    from nets.cli_options import backend_options, weights_options
+
     p = subparsers.add_parser("submit-kitti", help="write KITTI Road benchmark submission files (BEV PNGs + zip)",
+                              parents=[weights_options(), backend_options()],
                               description="Run the model over the KITTI Road testing split and write BEV confidence "
                                           "maps in the benchmark's naming and size, and a zip to upload.")
     p.add_argument("--root", type=Path, required=True, help="KITTI Road data_road folder (holding testing/)")
-    p.add_argument("--weights", type=Path, help="model weights (.pt/.onnx/.engine); default: the project's")
     p.add_argument("--out", type=Path, required=True, help="output folder for the BEV PNGs and the zip")
-    p.add_argument("--backend", default="auto", help="inference backend: auto, tensorrt, onnxruntime, torch")
-    p.set_defaults(func=run_submit_kitti)
+    p.set_defaults(func=cmd_submit_kitti)
