@@ -43,6 +43,8 @@ def export_weights(weights: str | Path | None = None, format: str = "onnx", prec
 
     import shutil
 
+    from core.atomic import atomic_path
+
     from .engine import ensure_engine, sidecar_path
 
     engine = ensure_engine(onnx_path, cache_dir=cache_dir, rebuild=rebuild)
@@ -50,8 +52,11 @@ def export_weights(weights: str | Path | None = None, format: str = "onnx", prec
     if out:
         out = Path(out)
         out.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(engine, out)
-        shutil.copyfile(sidecar_path(engine), sidecar_path(out))
+        # through temporary names, engine last: a crash leaves the old pair (or none), never a torn engine
+        with atomic_path(sidecar_path(out)) as tmp:
+            shutil.copyfile(sidecar_path(engine), tmp)
+        with atomic_path(out) as tmp:
+            shutil.copyfile(engine, tmp)
         print(f"copied to {out} (+ {sidecar_path(out).name})")
         return out
     return engine
