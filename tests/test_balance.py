@@ -58,7 +58,7 @@ def test_engine_uses_the_recipe_sampler(tmp_path):
 
     import train.engine as engine
     from nets.config import PROJECT_ROOT, load_model_config
-    from test_training import make_scenes
+    from scenes import make_scenes
 
     data_cfg = yaml.safe_load((PROJECT_ROOT / "configs/data/camvid.yaml").read_text())
     data_cfg.update(root=str(make_scenes(tmp_path / "camvid", n_train=4, n_val=1)), min_box_area=20)
@@ -77,7 +77,7 @@ def test_loss_class_weights_scale_each_class_score_loss(tmp_path):
     from nets.config import PROJECT_ROOT, load_model_config
     from nets.model import PerceptionNet
     from train.losses import MultiTaskLoss
-    from test_training import make_scenes
+    from scenes import make_scenes
 
     data_cfg = yaml.safe_load((PROJECT_ROOT / "configs/data/camvid.yaml").read_text())
     data_cfg.update(root=str(make_scenes(tmp_path / "camvid", n_train=2, n_val=1)), min_box_area=20)
@@ -100,7 +100,6 @@ def test_loss_class_weights_scale_each_class_score_loss(tmp_path):
         MultiTaskLoss(net, {"class_weights": {"truck": 2.0}})
 
 
-from test_training import recipe  # noqa: E402,F401  (the tiny CamVid-layout recipe fixture)
 
 
 def test_a_recipe_with_every_generalisation_option_trains_an_epoch(recipe):

@@ -3,7 +3,7 @@ generated CamVid-style scenes (one car on the road in each)."""
 
 from __future__ import annotations
 
-from test_training import make_scenes
+from scenes import make_scenes
 
 from nets.predictor import load_predictor
 from train.camvid_eval import evaluate_camvid

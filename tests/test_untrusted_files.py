@@ -63,7 +63,7 @@ def test_a_crafted_pt_is_refused_and_its_code_never_runs(malicious_pt):
 
 def test_resume_from_a_crafted_last_pt_runs_nothing(malicious_pt, tmp_path):
     """--resume reads <out_dir>/last.pt through the same weights_only loader."""
-    from test_training import make_scenes
+    from scenes import make_scenes
 
     path, marker = malicious_pt
     data_cfg = yaml.safe_load((PROJECT_ROOT / "configs/data/camvid.yaml").read_text())

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import threading
 import time
-from pathlib import Path
 
 import cv2
 import numpy as np
@@ -27,96 +26,13 @@ from app import cli
 from app import sources as app_sources
 from app.sources import open_source
 from app.viewer.bridge import PipelineBridge
-from app.viewer.main_window import MainWindow
 from app.viewer.status_bar import STATE_TEXT
 from app.viewer.pacing import PacedSource
 from app.viewer.predictors import PredictorProvider
-from app.viewer.settings import ViewerSettings
 from calib.camera import load_camera_geometry
-from stand_ins import (BLOCK, H, W, FakeCamera, StandIn, read_stamp, video_stamps,
-                           write_stamped_video)
-
-N = 16  # frames of the test clip
-KITTI_CALIB = Path(__file__).parent / "fixtures" / "kitti_road_calib" / "um_000051.txt"  # frames 1242x375
-WAIT_MS = 20000  # generous: the machine is shared and loaded
-
-
-class BoxStandIn(StandIn):
-    """StandIn with given boxes (x1, y1, x2, y2, score, class) instead of its one box in the corner."""
-
-    def __init__(self, boxes, **kwargs):
-        super().__init__(**kwargs)
-        self.boxes = np.asarray(boxes, np.float32)
-
-    def __call__(self, image):
-        perception = super().__call__(image)
-        perception.boxes = self.boxes.copy()
-        return perception
-
-
-class StandInProvider:
-    """What the window asks of a PredictorProvider, building stand-ins; `broken` backends fail to build."""
-
-    def __init__(self, backends=("first", "second"), road: float = 0.6, boxes=None, broken=(), sleep: float = 0.0):
-        self.weights = Path("stand-in.pt")
-        self._backends, self.road, self.boxes, self.broken = list(backends), road, boxes, set(broken)
-        self.sleep = sleep
-        self.built: list[StandIn] = []
-        self.build_threads: list[str] = []
-
-    def backends(self) -> list[str]:
-        return list(self._backends)
-
-    def build(self, backend: str, conf: float, iou: float, warmup: bool = True):
-        self.build_threads.append(threading.current_thread().name)
-        name = self._backends[0] if backend == "auto" else backend
-        if name in self.broken:
-            raise ValueError(f"stand-in weights for {name} are corrupt")
-        if self.boxes is None:
-            predictor = StandIn(name=name, road=self.road, sleep=self.sleep)
-        else:
-            predictor = BoxStandIn(self.boxes, name=name, road=self.road, sleep=self.sleep)
-        predictor.conf, predictor.iou = conf, iou
-        self.built.append(predictor)
-        return predictor
-
-
-@pytest.fixture
-def clip(tmp_path):
-    return write_stamped_video(tmp_path / "clip.mp4", N)
-
-
-@pytest.fixture
-def make_window(qtbot, tmp_path):
-    def make(provider=None, speed: float = 0.0) -> MainWindow:
-        settings = ViewerSettings(default_speed=speed, output_dir=str(tmp_path / "out"), stats_interval_ms=50)
-        window = MainWindow(provider or StandInProvider(), settings=settings)
-        qtbot.addWidget(window)  # closed (pipelines stopped, model closed) at the end of the test
-        window.show()
-        return window
-
-    return make
-
-
-def play(window: MainWindow, spec, paused: bool = False, backend: str = "auto") -> None:
-    window.load_model(backend)
-    window.open_source(spec, paused=paused)
-
-
-def wait_state(qtbot, window: MainWindow, state: str) -> None:
-    qtbot.waitUntil(lambda: window.session is not None and window.session.state == state, timeout=WAIT_MS)
-
-
-def wait_first_frame(qtbot, window: MainWindow) -> None:
-    qtbot.waitUntil(lambda: window.last_frame is not None, timeout=WAIT_MS)
-
-
-def next_frame(qtbot, window: MainWindow, change, until=lambda r: True):
-    """Do `change`, then wait for a frame displayed after it that satisfies `until`; that frame's result."""
-    shown = window.frames_displayed
-    change()
-    qtbot.waitUntil(lambda: window.frames_displayed > shown and until(window.last_frame.result), timeout=WAIT_MS)
-    return window.last_frame.result
+from stand_ins import (BLOCK, H, W, FakeCamera, StandIn, read_stamp, video_stamps)
+from viewer_support import (KITTI_CALIB, WAIT_MS, N, StandInProvider, next_frame, play,
+                            wait_first_frame, wait_state)
 
 
 # --- playing --------------------------------------------------------------------------------------------------------
@@ -232,7 +148,7 @@ def test_layer_toggles_hide_and_show_each_layer(qtbot, make_window, clip):
     assert window.last_frame.result.index == 0
     for layer, region in (("road", ROAD_REGION), ("boxes", BOX_REGION), ("hud", HUD_REGION)):
         boxes[layer].setChecked(True)
-        qtbot.waitUntil(lambda: drawn(region), timeout=WAIT_MS)
+        qtbot.waitUntil(lambda region=region: drawn(region), timeout=WAIT_MS)
         boxes[layer].setChecked(False)
         qtbot.waitUntil(lambda: not drawn(), timeout=WAIT_MS)
     qtbot.keyClick(window, Qt.Key_R)  # the View menu's shortcut toggles the same check box

@@ -481,7 +481,6 @@ def test_the_pace_warning_says_when_a_replay_falls_behind_its_speed():
 
 
 # --- the window's questions and drops reach the collaborators -------------------------------------------------------
-from test_viewer import make_window  # noqa: E402,F401  (the window fixture, closed after each test)
 
 
 class AskedDialogs:

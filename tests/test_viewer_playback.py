@@ -30,8 +30,7 @@ from nets.deploy.onnx_export import export_onnx
 from nets.model import PerceptionNet
 from nets.weights import save_checkpoint
 from stand_ins import read_stamp, write_stamped_video
-from test_viewer import (KITTI_CALIB, WAIT_MS, N, StandInProvider, clip, make_window,  # noqa: F401
-                         next_frame, play, wait_first_frame, wait_state)
+from viewer_support import KITTI_CALIB, WAIT_MS, N, StandInProvider, next_frame, play, wait_first_frame, wait_state
 
 PAUSE_MS = 2000  # a pause far longer than any frame's latency with a stand-in predictor
 
