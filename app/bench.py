@@ -105,8 +105,8 @@ def bench_model(predictor, source, n: int, warmup: int) -> dict:
         wall.append((time.perf_counter() - t0) * 1e3)
         for k in steps:
             steps[k].append(result.timings.get(k, 0.0))
-    infer_post = [i + p for i, p in zip(steps["infer"], steps["post"])]
-    total = [a + b for a, b in zip(steps["pre"], infer_post)]
+    infer_post = [i + p for i, p in zip(steps["infer"], steps["post"], strict=True)]
+    total = [a + b for a, b in zip(steps["pre"], infer_post, strict=True)]
     mean = lambda v: sum(v) / len(v)  # noqa: E731
     return {
         "frames": n, "warmup": warmup, "distinct_frames": len(distinct),

@@ -195,7 +195,8 @@ class OverlayRenderer:
         the text itself (empty texts included, so items line up with the boxes)."""
         items = []
         names = perception.class_names
-        for (x1, y1, x2, y2, _, cls), text in zip(perception.boxes, self.box_labels(perception, labels, distance)):
+        texts = self.box_labels(perception, labels, distance)
+        for (x1, y1, x2, y2, _, cls), text in zip(perception.boxes, texts, strict=True):
             cls = int(cls)
             name = names[cls] if 0 <= cls < len(names) else str(cls)
             items.append(((float(x1), float(y1), float(x2), float(y2)), text, self.style.color_of(name, cls)))

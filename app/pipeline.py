@@ -38,8 +38,18 @@ from dataclasses import replace
 
 from core.errors import BadInputError
 
-from .contracts import (PerClassThresholds, Predictor, Renderer, RoadPlaneDistance, SeekableSource, Sink, Source,
-                        StreamFiltered, Tracker, require)
+from .contracts import (
+    PerClassThresholds,
+    Predictor,
+    Renderer,
+    RoadPlaneDistance,
+    SeekableSource,
+    Sink,
+    Source,
+    StreamFiltered,
+    Tracker,
+    require,
+)
 from .frames import Frame, FrameResult, Thresholds, load_runtime_config
 from .replay import ReplayControl
 from .stats import PipelineStats, StatsSnapshot

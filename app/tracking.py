@@ -54,8 +54,9 @@ def _bytetrack_class():
         raise MissingDependencyError("tracking needs the 'lap' package (pinned in requirements.txt): "
                                      "pip install -r requirements.txt, or switch tracking off "
                                      "(tracking: {enabled: false} in a --runtime-config file)")
-    import nets  # noqa: F401  (ultralytics offline first)
     from ultralytics.trackers.byte_tracker import BYTETracker
+
+    import nets  # noqa: F401  (ultralytics offline first)
 
     return BYTETracker
 

@@ -14,8 +14,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from core.errors import BadInputError, OutputError
 from core.atomic import commit, discard, partial_path
+from core.errors import BadInputError, OutputError
 from core.output_paths import refuse_suffix
 
 from .frames import FrameResult, load_runtime_config

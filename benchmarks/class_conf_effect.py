@@ -175,8 +175,8 @@ def main(argv=None) -> int:
                 if not cv2.imwrite(str(out), cv2.resize(np.hstack(drawn), None, fx=0.5, fy=0.5)):
                     raise OSError(f"could not write {out}")
         cap.release()
-        clips[str(clip)] = {"frames": frames, **{k: dict(zip(names, (c / max(frames, 1)).round(2).tolist()))
-                                                 for k, c in counts.items()}}
+        per_frame = {k: (c / max(frames, 1)).round(2).tolist() for k, c in counts.items()}
+        clips[str(clip)] = {"frames": frames, **{k: dict(zip(names, v, strict=True)) for k, v in per_frame.items()}}
         print(f"{clip}: {frames} frames; boxes per frame " +
               "; ".join(f"{k}: {clips[str(clip)][k]}" for k in settings))
     report["clips"] = clips

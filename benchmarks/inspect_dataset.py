@@ -56,7 +56,7 @@ def count(dataset, class_names: list[str]) -> dict:
             with_boxes += 1
             boxes += np.bincount(s.classes, minlength=len(class_names))
             areas = (s.boxes[:, 2] - s.boxes[:, 0]) * (s.boxes[:, 3] - s.boxes[:, 1])
-            for c, a in zip(s.classes, areas):
+            for c, a in zip(s.classes, areas, strict=True):
                 box_areas[c].append(float(a))
     return dict(frames=len(dataset), with_road=with_road, with_boxes=with_boxes,
                 road_coverage=road_px / max(labelled_px, 1), void_share=void_px / max(total_px, 1),
@@ -72,7 +72,7 @@ def draw(sample: Sample, class_names: list[str]) -> np.ndarray:
         tint[sample.road[0] == IGNORE] = (160, 0, 160)
         image = cv2.addWeighted(image, 1.0, tint, 0.4, 0)
     if sample.boxes is not None:
-        for (x1, y1, x2, y2), c in zip(sample.boxes.round().astype(int), sample.classes):
+        for (x1, y1, x2, y2), c in zip(sample.boxes.round().astype(int), sample.classes, strict=True):
             colour = BOX_COLOURS[c % len(BOX_COLOURS)]
             cv2.rectangle(image, (x1, y1), (x2 - 1, y2 - 1), colour, 1)
             cv2.putText(image, class_names[c], (x1, max(y1 - 3, 8)), cv2.FONT_HERSHEY_SIMPLEX, 0.35, colour, 1)
@@ -96,7 +96,7 @@ def main(argv=None) -> int:
     print(f"frames: {stats['frames']}  with road label: {stats['with_road']}  with box labels: {stats['with_boxes']}")
     print(f"road coverage: {stats['road_coverage']:.1%} of labelled pixels; void: {stats['void_share']:.1%} of all")
     print(f"boxes per class{derived}:")
-    for name, n, area in zip(model["classes"], stats["boxes"], stats["median_box_area"]):
+    for name, n, area in zip(model["classes"], stats["boxes"], stats["median_box_area"], strict=True):
         print(f"  {name:12s} {n:6d}  ({n / max(stats['with_boxes'], 1):.2f} per frame, median area {area:.0f} px)")
     print(f"load time: {seconds / max(len(plain), 1) * 1000:.1f} ms per frame (read + labels, source size)")
 

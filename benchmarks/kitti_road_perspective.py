@@ -15,7 +15,6 @@ from pathlib import Path
 from benchmarks.report import write_json_report
 
 
-
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--root", type=Path, default=Path("../shared/data/kitti_road"))

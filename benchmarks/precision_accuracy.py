@@ -81,7 +81,7 @@ def compare(ref_outputs, outputs, conf: float, iou: float) -> dict:
     inter = union = 0
     diffs = []
     n_ref = n_other = hits = 0
-    for (det_r, road_r), (det_o, road_o) in zip(ref_outputs, outputs):
+    for (det_r, road_r), (det_o, road_o) in zip(ref_outputs, outputs, strict=True):
         a, b = road_r >= 0.5, road_o >= 0.5
         inter += int(np.logical_and(a, b).sum())
         union += int(np.logical_or(a, b).sum())

@@ -24,9 +24,9 @@ import sys
 import time
 from pathlib import Path
 
-from benchmarks.report import write_json_report
-
 import numpy as np
+
+from benchmarks.report import write_json_report
 
 ROOT = Path(__file__).resolve().parent.parent
 

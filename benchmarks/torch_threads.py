@@ -23,11 +23,10 @@ from pathlib import Path
 import torch
 
 import nets.predictor
+from benchmarks.clips import read_first_frames
 from nets.config import DEFAULT_WEIGHTS, SAMPLE_CLIP
 from nets.predictor import load_predictor
 from nets.torch_threads import torch_threads
-
-from benchmarks.clips import read_first_frames
 
 MODES = ("process-wide 1", "scoped", "unscoped")
 

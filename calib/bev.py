@@ -15,15 +15,15 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
 
 import cv2
 import numpy as np
 
+from calib.road_plane import RoadPlaneHomography
 from core.config import ConfigError
 from core.errors import BadInputError
-from calib.road_plane import RoadPlaneHomography
 
 
 @dataclass(frozen=True)

@@ -21,11 +21,11 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from core.config import ANY, ConfigError, validate
-from core.errors import InputNotFoundError
 from calib.bev import KITTI_BEV_GRID, BevGrid, BevWarp, bev_warp_for
 from calib.kitti_calib import load_kitti_calib
 from calib.road_plane import RoadPlaneHomography
+from core.config import ANY, ConfigError, validate
+from core.errors import InputNotFoundError
 
 YAML_SUFFIXES = (".yaml", ".yml")
 KITTI_SUFFIXES = (".txt",)

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from core.errors import BadInputError
 from calib.kitti_calib import KittiCalib
+from core.errors import BadInputError
 
 
 def kitti_road_to_image(calib: KittiCalib) -> np.ndarray:

@@ -22,8 +22,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from .output_paths import UnsafeOutputError
 from .errors import OutputError
+from .output_paths import UnsafeOutputError
 
 PARTIAL_TAG = ".partial-"
 

@@ -24,6 +24,7 @@ RUNTIME_CONFIG = CONFIG_DIR / "runtime.yaml"
 # command lines can offer them as choices and `run.py --help` stays instant. The backend
 # names belong to nets.backends (imported here for the modules that read them from this one).
 from .backends import BACKENDS  # noqa: E402, F401
+
 PRECISIONS = ("auto", "fp32", "fp16", "int8", "int8cpu")
 
 # keys every resolved model config has; used to tell a model config from other YAML

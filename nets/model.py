@@ -23,7 +23,7 @@ from __future__ import annotations
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from ultralytics.nn.modules import C2f, SPPF, Conv, Detect, DWConv
+from ultralytics.nn.modules import SPPF, C2f, Conv, Detect, DWConv
 from ultralytics.utils.torch_utils import initialize_weights
 
 from .blocks import ASPPLite, LastAxisDFL, default_activation

@@ -17,9 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from core.errors import BadInputError, InputNotFoundError
-
-from core.errors import UserError
+from core.errors import BadInputError, InputNotFoundError, UserError
 
 from .backends.base import Backend, BackendUnavailableError
 from .config import BACKENDS, DEFAULT_WEIGHTS, PRECISIONS, default_thresholds

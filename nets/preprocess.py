@@ -81,7 +81,7 @@ def to_input_tensor(images_bgr: list[np.ndarray], input_size: tuple[int, int]) -
     """BGR uint8 frames → (B, 3, H, W) float32 RGB in [0, 1], with their letterboxes."""
     boxes = [Letterbox.fit(im.shape[:2], input_size) for im in images_bgr]
     batch = np.empty((len(images_bgr), 3, *input_size), dtype=np.float32)
-    for i, (im, lb) in enumerate(zip(images_bgr, boxes)):
+    for i, (im, lb) in enumerate(zip(images_bgr, boxes, strict=True)):
         if im.ndim == 2:
             im = cv2.cvtColor(im, cv2.COLOR_GRAY2BGR)
         rgb = lb.apply(im)[:, :, ::-1]

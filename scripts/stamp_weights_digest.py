@@ -21,13 +21,12 @@ from pathlib import Path
 
 import numpy as np
 
-
 import nets  # noqa: F401  (before ultralytics)
 from benchmarks.clips import read_first_frames
-from nets.config import SAMPLE_CLIP
-from nets.predictor import Predictor
 from nets.backends.onnxruntime_backend import OnnxRuntimeBackend
 from nets.backends.torch_backend import TorchBackend
+from nets.config import SAMPLE_CLIP
+from nets.predictor import Predictor
 from nets.weights import WEIGHTS_DIGEST_KEY, checkpoint_digest, load_model
 
 
@@ -62,9 +61,9 @@ def main() -> int:
         ours = [pred(f) for f in frames]
         if i == 0:  # the FP32 file: the same network as the .pt, up to float rounding
             ref = [torch_pred(f) for f in frames]
-            road_diff = max(float(np.abs(a.road_probs - b.road_probs).max()) for a, b in zip(ours, ref))
+            road_diff = max(float(np.abs(a.road_probs - b.road_probs).max()) for a, b in zip(ours, ref, strict=True))
             boxes_ok = all(len(a.boxes) == len(b.boxes) and np.allclose(a.boxes, b.boxes, atol=0.5)
-                           for a, b in zip(ours, ref))
+                           for a, b in zip(ours, ref, strict=True))
             print(f"{path.name} vs {args.weights.name} in PyTorch: max road prob diff {road_diff:.2e}, "
                   f"boxes {'equal' if boxes_ok else 'DIFFERENT'}")
             if road_diff > 1e-3 or not boxes_ok:
@@ -73,7 +72,7 @@ def main() -> int:
             fp32_road = ours
         else:  # a quantized sibling: agrees with the FP32 file on the road (IoU at 0.5)
             ious = []
-            for a, b in zip(ours, fp32_road):
+            for a, b in zip(ours, fp32_road, strict=True):
                 ma, mb = a.road_probs[..., 0] > 0.5, b.road_probs[..., 0] > 0.5
                 ious.append((ma & mb).sum() / max((ma | mb).sum(), 1))
             print(f"{path.name} vs the FP32 file: road IoU {min(ious):.4f} (worst of {len(frames)} frames)")

@@ -5,9 +5,9 @@ import os
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("OMP_NUM_THREADS", "2")
 
-import core.offline  # noqa: F401  (ultralytics offline before any test imports it)
-
 import pytest
+
+import core.offline  # noqa: F401  (ultralytics offline before any test imports it)
 
 
 @pytest.fixture(scope="session")

@@ -168,13 +168,13 @@ def test_mosaic_tiles_four_scenes_with_their_labels():
     th, tw = h // 2, w // 2
     assert out.image.shape == (h, w, 3) and out.road.shape == (1, h, w)
     corners = [(0, 0), (tw, 0), (0, th), (tw, th)]
-    for sample, (x, y) in zip(samples, corners):
+    for sample, (x, y) in zip(samples, corners, strict=True):
         tile = letterbox_sample(sample, (th, tw))
         np.testing.assert_array_equal(out.image[y:y + th, x:x + tw], tile.image)
         expected_road = tile.road if tile.road is not None else np.full((1, th, tw), IGNORE, np.uint8)
         np.testing.assert_array_equal(out.road[:, y:y + th, x:x + tw], expected_road)
     expected_boxes = np.concatenate([letterbox_sample(smp, (th, tw)).boxes + [x, y, x, y]
-                                     for smp, (x, y) in zip(samples, corners)])
+                                     for smp, (x, y) in zip(samples, corners, strict=True)])
     np.testing.assert_allclose(out.boxes, expected_boxes, atol=1e-4)
     assert out.classes.tolist() == [0, 1, 0, 0]
     # every box still frames its red car in the tiled image

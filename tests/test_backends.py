@@ -15,7 +15,6 @@ from nets.predictor import load_predictor
 from nets.preprocess import Letterbox, to_input_tensor
 from nets.weights import WeightsError, load_model, save_checkpoint
 
-
 THREADS_AT_START = torch.get_num_threads()
 
 
@@ -100,7 +99,7 @@ def test_nms_on_a_hand_made_set():
     boxes = [(100, 100, 40, 40), (102, 101, 40, 40), (300, 200, 20, 50), (500, 300, 30, 30)]
     scores = [(0.9, 0.0, 0.0), (0.8, 0.0, 0.0), (0.0, 0.7, 0.0), (0.1, 0.0, 0.0)]
     det = np.zeros((1, 7, 4), np.float32)
-    for i, (b, s) in enumerate(zip(boxes, scores)):
+    for i, (b, s) in enumerate(zip(boxes, scores, strict=True)):
         det[0, :4, i], det[0, 4:, i] = b, s
     (out,) = detections_from_output(det, conf=0.25, iou=0.5)
     assert out.shape == (2, 6)

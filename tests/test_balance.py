@@ -76,8 +76,8 @@ def test_loss_class_weights_scale_each_class_score_loss(tmp_path):
     import train.engine as engine
     from nets.config import PROJECT_ROOT, load_model_config
     from nets.model import PerceptionNet
-    from train.losses import MultiTaskLoss
     from scenes import make_scenes
+    from train.losses import MultiTaskLoss
 
     data_cfg = yaml.safe_load((PROJECT_ROOT / "configs/data/camvid.yaml").read_text())
     data_cfg.update(root=str(make_scenes(tmp_path / "camvid", n_train=2, n_val=1)), min_box_area=20)

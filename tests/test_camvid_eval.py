@@ -3,9 +3,8 @@ generated CamVid-style scenes (one car on the road in each)."""
 
 from __future__ import annotations
 
-from scenes import make_scenes
-
 from nets.predictor import load_predictor
+from scenes import make_scenes
 from train.camvid_eval import evaluate_camvid
 
 

@@ -10,11 +10,16 @@ import yaml
 from app.frames import Thresholds, load_runtime_config
 from calib.camera import ImplausibleCameraWarning, load_camera_geometry, parse_camera_config
 from core.config import NUMBER, ConfigError, Either, Open, closest_key, schema_from_example, validate
-from core.errors import (BadInputError, InputNotFoundError, MissingDependencyError, OutputError,
-                         UserError)
+from core.errors import BadInputError, InputNotFoundError, MissingDependencyError, OutputError, UserError
 from nets.blocks import ACTIVATIONS
-from nets.config import ACTIVATION_NAMES, DEFAULT_MODEL_CONFIG, RUNTIME_CONFIG, default_thresholds, load_model_config
-from nets.config import CONFIG_DIR
+from nets.config import (
+    ACTIVATION_NAMES,
+    CONFIG_DIR,
+    DEFAULT_MODEL_CONFIG,
+    RUNTIME_CONFIG,
+    default_thresholds,
+    load_model_config,
+)
 from nets.model import PerceptionNet
 from nets.weights import WeightsError, load_model
 from train.datasets import build_dataset

@@ -10,8 +10,15 @@ import pytest
 import torch
 
 from nets.config import CONFIG_DIR, load_yaml
-from train.datasets import (CamVidDataset, KittiObjectDataset, KittiRoadDataset, LabelmeDataset, MixedDataset,
-                            YoloTxtDataset, build_dataset)
+from train.datasets import (
+    CamVidDataset,
+    KittiObjectDataset,
+    KittiRoadDataset,
+    LabelmeDataset,
+    MixedDataset,
+    YoloTxtDataset,
+    build_dataset,
+)
 from train.sample import IGNORE, Sample, collate
 
 INPUT = (64, 96)  # network (height, width)
@@ -142,7 +149,7 @@ def test_camvid_reads_road_void_and_derived_boxes(tmp_path):
     label = camvid_label()
     expected = np.where(label == 3, 1, np.where(label == 11, IGNORE, 0))
     np.testing.assert_array_equal(raw.road[0], expected)
-    assert {(int(c), *b.tolist()) for b, c in zip(raw.boxes, raw.classes)} == {(0, 10, 30, 30, 45),
+    assert {(int(c), *b.tolist()) for b, c in zip(raw.boxes, raw.classes, strict=True)} == {(0, 10, 30, 30, 45),
                                                                                (1, 50, 28, 56, 50)}
     np.testing.assert_array_equal(raw.image, frame(0))
     out = ds[0]

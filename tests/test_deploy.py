@@ -34,9 +34,14 @@ from nets.backends.base import BackendUnavailableError
 from nets.backends.tensorrt_backend import IOBuffer, TensorRTBackend, check_input_size, plan_io_buffers, prepare_input
 from nets.config import load_model_config
 from nets.deploy import precision as prec
-from nets.deploy.calibration_frames import (calibration_batches, read_calibration_frames, spread_indices)
-from nets.deploy.engine import (asymmetric_quantizers, cached_engine_path, engine_cache_key, onnx_engine_metadata,
-                                sidecar_path)
+from nets.deploy.calibration_frames import calibration_batches, read_calibration_frames, spread_indices
+from nets.deploy.engine import (
+    asymmetric_quantizers,
+    cached_engine_path,
+    engine_cache_key,
+    onnx_engine_metadata,
+    sidecar_path,
+)
 from nets.deploy.onnx_export import export_onnx
 from nets.model import PerceptionNet
 from nets.preprocess import to_input_tensor
@@ -207,7 +212,7 @@ def test_calibration_batches_are_the_inference_preprocessing():
     frames = street_frames(3, seed=5)
     batches = list(calibration_batches(frames, INPUT_SIZE))
     assert len(batches) == 3
-    for frame, batch in zip(frames, batches):
+    for frame, batch in zip(frames, batches, strict=True):
         expected, _ = to_input_tensor([frame], INPUT_SIZE)
         assert batch.shape == (1, 3, *INPUT_SIZE) and batch.dtype == np.float32
         np.testing.assert_array_equal(batch, expected)
@@ -253,7 +258,7 @@ def test_fp16_agrees_with_fp32(fp16_onnx, fp32_outputs, eval_batches):
     out = run_onnx(fp16_onnx, eval_batches)
     road_ref, road = (np.concatenate([o[1].ravel() for o in outs]) for outs in (fp32_outputs, out))
     boxes_ref, boxes = (np.concatenate([o[0][:, :4].ravel() for o in outs]) for outs in (fp32_outputs, out))
-    score_d = max(np.abs(a[0][:, 4:] - b[0][:, 4:]).max() for a, b in zip(fp32_outputs, out))
+    score_d = max(np.abs(a[0][:, 4:] - b[0][:, 4:]).max() for a, b in zip(fp32_outputs, out, strict=True))
     road_d = np.abs(road_ref - road)
     assert road_d.max() <= 0.03 and road_d.mean() <= 3e-3 and sqnr_db(road_ref, road) >= 44
     assert sqnr_db(boxes_ref, boxes) >= 44 and score_d <= 0.02

@@ -246,6 +246,7 @@ def test_train_refuses_an_out_dir_holding_a_run_unless_resume_or_exist_ok(tmp_pa
 # --- submit-kitti: a whole folder, or nothing -------------------------------------------------------------------------
 def test_submission_refuses_a_populated_out_and_leaves_nothing_when_it_fails_halfway(tmp_path):
     from test_kitti_road_eval import StandInPredictor, make_data_root
+
     from train.kitti_road_eval import SUBMISSION_ZIP, write_submission
 
     root = tmp_path / "data_road"

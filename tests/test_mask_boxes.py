@@ -10,7 +10,7 @@ CLASS_OF_ID = {CAR: 0, PEDESTRIAN: 1, CYCLIST: 2}
 
 
 def as_set(boxes, classes):
-    return {(int(c), *map(float, b)) for b, c in zip(boxes, classes)}
+    return {(int(c), *map(float, b)) for b, c in zip(boxes, classes, strict=True)}
 
 
 def test_each_region_gives_its_exact_box():

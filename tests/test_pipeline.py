@@ -22,6 +22,7 @@ from app.sources import LiveSource, SourceLostError, open_source
 from app.writers import VideoWriter
 from stand_ins import FakeCamera, StandIn, read_stamp, stamped_image, video_stamps, wait_for, write_stamped_video
 
+
 # --- replay ----------------------------------------------------------------------------------------------------
 def test_replay_with_a_slow_predictor_writes_every_frame_in_order(tmp_path):
     n = 40

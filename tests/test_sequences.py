@@ -14,8 +14,7 @@ from nets.config import load_model_config
 from nets.deploy.onnx_export import export_onnx
 from nets.model import PerceptionNet
 from train.datasets import build_dataset
-from train.sequences import (frames_per_sequence, holdout_data_configs, holdout_recipe, parse_sequences,
-                             sequence_of)
+from train.sequences import frames_per_sequence, holdout_data_configs, holdout_recipe, parse_sequences, sequence_of
 
 MODEL = dict(input_size=(64, 96), road_classes=["road"], class_names=["car", "pedestrian", "cyclist"])
 # three drives, laid out like the SegNet copy: val holds frames of one drive that train also has

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
 
@@ -24,7 +25,7 @@ def test_video_file_reports_its_properties_reads_in_order_and_seeks(tmp_path):
     assert [f.index for f in frames] == list(range(30))
     assert [read_stamp(f.image) for f in frames] == list(range(30))
     assert frames[10].timestamp == pytest.approx(0.5)
-    assert all(b.t_capture >= a.t_capture for a, b in zip(frames, frames[1:]))
+    assert all(b.t_capture >= a.t_capture for a, b in itertools.pairwise(frames))
 
     with open_source(clip) as source:
         source.seek(17)

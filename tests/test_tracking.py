@@ -93,7 +93,7 @@ def test_ttc_and_warning_rules():
 # --- the tracker on known motion ----------------------------------------------------------------------------------
 def run_sequence(tr, homography, positions, times, extra=()):
     states = []
-    for i, ((x, z), t) in enumerate(zip(positions, times)):
+    for i, ((x, z), t) in enumerate(zip(positions, times, strict=True)):
         rows = [car_row(homography, x, z)] if z is not None else []
         rows += [r for r in extra]
         states.append(tr.update(t, perception(rows), 0.5, homography, frame_index=i))

@@ -13,7 +13,6 @@ import torch
 import train.engine as engine
 from nets.config import PROJECT_ROOT
 from nets.weights import load_model, release_checkpoint
-
 from scenes import make_scenes
 
 

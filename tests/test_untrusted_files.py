@@ -19,8 +19,15 @@ from nets.deploy.onnx_export import export_onnx
 from nets.deploy.sibling_check import read_onnx_metadata, sibling_is_stale
 from nets.model import PerceptionNet
 from nets.predictor import load_predictor
-from nets.weights import (WEIGHTS_DIGEST_KEY, WeightsError, checkpoint_digest, load_checkpoint_file, load_model,
-                          read_checkpoint, save_checkpoint)
+from nets.weights import (
+    WEIGHTS_DIGEST_KEY,
+    WeightsError,
+    checkpoint_digest,
+    load_checkpoint_file,
+    load_model,
+    read_checkpoint,
+    save_checkpoint,
+)
 from train import engine
 
 

@@ -26,13 +26,12 @@ from app import cli
 from app import sources as app_sources
 from app.sources import open_source
 from app.viewer.bridge import PipelineBridge
-from app.viewer.status_bar import STATE_TEXT
 from app.viewer.pacing import PacedSource
 from app.viewer.predictors import PredictorProvider
+from app.viewer.status_bar import STATE_TEXT
 from calib.camera import load_camera_geometry
-from stand_ins import (BLOCK, H, W, FakeCamera, StandIn, read_stamp, video_stamps)
-from viewer_support import (KITTI_CALIB, WAIT_MS, N, StandInProvider, next_frame, play,
-                            wait_first_frame, wait_state)
+from stand_ins import BLOCK, FakeCamera, H, StandIn, W, read_stamp, video_stamps
+from viewer_support import KITTI_CALIB, WAIT_MS, N, StandInProvider, next_frame, play, wait_first_frame, wait_state
 
 
 # --- playing --------------------------------------------------------------------------------------------------------

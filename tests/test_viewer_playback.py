@@ -20,10 +20,10 @@ pytest.importorskip("PyQt5")
 from PyQt5.QtCore import QPoint, QRect, Qt
 
 from app.viewer.launch import build_window
-from app.viewer.shortcuts import SHORTCUTS
-from app.viewer.status_bar import STATE_TEXT
 from app.viewer.predictors import PredictorProvider
 from app.viewer.settings import ViewerSettings
+from app.viewer.shortcuts import SHORTCUTS
+from app.viewer.status_bar import STATE_TEXT
 from calib.camera import load_camera_geometry
 from nets.config import load_model_config
 from nets.deploy.onnx_export import export_onnx

@@ -14,8 +14,8 @@ worker count.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
-from typing import Mapping, Sequence
 
 import cv2
 import numpy as np
@@ -199,13 +199,14 @@ def mosaic(samples: Sequence[Sample], input_size: tuple[int, int], params: Augme
     image = np.full((h, w, 3), PAD_VALUE, np.uint8)
     channels = next((t.road.shape[0] for t in tiles if t.road is not None), None)
     road = None if channels is None else np.full((channels, h, w), IGNORE, np.uint8)
-    for t, (x, y) in zip(tiles, offsets):
+    for t, (x, y) in zip(tiles, offsets, strict=True):
         image[y:y + th, x:x + tw] = t.image
         if t.road is not None:
             road[:, y:y + th, x:x + tw] = t.road
     boxes = classes = None
     if all(t.boxes is not None for t in tiles):
-        boxes = np.concatenate([t.boxes + np.array([x, y, x, y], np.float32) for t, (x, y) in zip(tiles, offsets)])
+        boxes = np.concatenate([t.boxes + np.array([x, y, x, y], np.float32)
+                                for t, (x, y) in zip(tiles, offsets, strict=True)])
         classes = np.concatenate([t.classes for t in tiles])
     return Sample(image, road, boxes, classes, "mosaic of " + ", ".join(s.source for s in samples))
 

@@ -18,18 +18,18 @@ from __future__ import annotations
 import json
 import time
 import zipfile
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Sequence
 
 import cv2
 import numpy as np
 
-from core.errors import BadInputError, InputNotFoundError, OutputError
 from calib.bev import KITTI_BEV_GRID, bev_warp_for
 from calib.kitti_calib import KittiRoadName, calib_path_for, load_kitti_calib, parse_kitti_road_name
 from calib.road_plane import RoadPlaneHomography
 from core.atomic import atomic_folder, atomic_write_text
+from core.errors import BadInputError, InputNotFoundError, OutputError
 from core.output_paths import refuse_unsafe_outputs, weight_files
 
 LEVELS = 256  # thresholds k/255, k = 0…255

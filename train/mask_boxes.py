@@ -8,7 +8,7 @@ reported on them can say so.
 
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 
 import cv2
 import numpy as np

@@ -7,8 +7,8 @@ sample has no label for (`has_road`, `has_boxes` in the batch).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 import torch

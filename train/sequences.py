@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import copy
 from collections import Counter
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Iterable, Sequence
 
 from core.errors import UserError
 

@@ -12,8 +12,17 @@ import re
 from pathlib import Path
 
 from PyQt5.QtCore import QObject, Qt
-from PyQt5.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFileDialog, QLabel, QMessageBox, QStatusBar,
-                             QVBoxLayout, QWidget)
+from PyQt5.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QLabel,
+    QMessageBox,
+    QStatusBar,
+    QVBoxLayout,
+    QWidget,
+)
 
 from .shortcuts import SHORTCUTS_HELP
 

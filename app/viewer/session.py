@@ -12,8 +12,8 @@ from PyQt5.QtCore import QObject
 
 from ..frames import Thresholds
 from ..overlay import OverlayLayers
-from .annotations import Annotator, ShapesOnlyRenderer
 from ..pipeline import Pipeline
+from .annotations import Annotator, ShapesOnlyRenderer
 from .bridge import PipelineBridge
 from .pacing import PacedSource
 from .recording import RecordingSink

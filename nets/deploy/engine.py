@@ -25,8 +25,8 @@ import sys
 import time
 from pathlib import Path
 
-from core.errors import BadInputError, InputNotFoundError
 from core.atomic import atomic_write_text
+from core.errors import BadInputError, InputNotFoundError
 
 from ..backends.base import BackendUnavailableError
 from ..backends.onnxruntime_backend import METADATA_KEY

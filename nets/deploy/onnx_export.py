@@ -9,8 +9,8 @@ from pathlib import Path
 
 import torch
 
-from core.errors import BadInputError
 from core.atomic import atomic_path
+from core.errors import BadInputError
 
 from ..backends.onnxruntime_backend import METADATA_KEY
 from ..model import PerceptionNet

@@ -147,7 +147,7 @@ def topological_sort(model) -> None:
             raise ValueError(f"ONNX graph has a cycle or dangling inputs (e.g. {missing}); cannot sort it")
         pending = rest
     new_nodes = [type(n)() for n in ordered]
-    for dst, src in zip(new_nodes, ordered):
+    for dst, src in zip(new_nodes, ordered, strict=True):
         dst.CopyFrom(src)
     del model.graph.node[:]
     model.graph.node.extend(new_nodes)
@@ -175,7 +175,7 @@ def drop_duplicate_nodes(model) -> int:
         keep.append(node)
     if dropped:
         copies = [type(n)() for n in keep]
-        for dst, src in zip(copies, keep):
+        for dst, src in zip(copies, keep, strict=True):
             dst.CopyFrom(src)
         del model.graph.node[:]
         model.graph.node.extend(copies)

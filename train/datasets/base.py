@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Mapping, Sequence
 
 import cv2
 import numpy as np
@@ -118,7 +118,7 @@ def split_every(items: Sequence, split: str, val_every: int, name: str) -> list:
     if val_every == 0:
         return list(items) if split == "train" else []
     is_val = [(i % val_every) == val_every - 1 for i in range(len(items))]
-    return [x for x, v in zip(items, is_val) if v == (split == "val")]
+    return [x for x, v in zip(items, is_val, strict=True) if v == (split == "val")]
 
 
 def class_indices(mapping: Mapping[str, object], class_names: Sequence[str], name: str) -> dict[str, int]:

@@ -16,8 +16,8 @@ or a mix, `datasets: [<config or path to a data YAML>, ...]`, whose top-level
 from __future__ import annotations
 
 import inspect
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 from core.config import ConfigError, check_keys
 from nets.config import PROJECT_ROOT, load_yaml

@@ -13,15 +13,14 @@ the model never saw.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Mapping, Sequence
 
 import cv2
 import numpy as np
 
 from core.errors import BadInputError
-from train.datasets.base import (SampleDataset, class_indices, read_class_ids, read_image, require_dir,
-                                 require_frames)
+from train.datasets.base import SampleDataset, class_indices, read_class_ids, read_image, require_dir, require_frames
 from train.mask_boxes import boxes_from_mask
 from train.sample import IGNORE, Sample
 from train.sequences import count_sequences, filter_frames, parse_sequences

@@ -13,14 +13,21 @@ No road labels: `road` is None.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Mapping
 
 import numpy as np
 
 from core.errors import BadInputError, InputNotFoundError
-from train.datasets.base import (SampleDataset, class_indices, clean_boxes, read_image, require_dir,
-                                 require_frames, split_every)
+from train.datasets.base import (
+    SampleDataset,
+    class_indices,
+    clean_boxes,
+    read_image,
+    require_dir,
+    require_frames,
+    split_every,
+)
 from train.sample import Sample
 
 

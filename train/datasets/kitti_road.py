@@ -15,8 +15,8 @@ No boxes: `boxes` is None.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import cv2
 import numpy as np

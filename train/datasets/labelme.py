@@ -17,15 +17,22 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Mapping, Sequence
 
 import cv2
 import numpy as np
 
 from core.errors import BadInputError, InputNotFoundError
-from train.datasets.base import (SampleDataset, class_indices, clean_boxes, read_image, require_dir,
-                                 require_frames, split_every)
+from train.datasets.base import (
+    SampleDataset,
+    class_indices,
+    clean_boxes,
+    read_image,
+    require_dir,
+    require_frames,
+    split_every,
+)
 from train.sample import IGNORE, Sample
 
 AREA_SHAPES = ("polygon", "rectangle", "circle")

@@ -10,14 +10,21 @@ objects (the YOLO convention for background images). Without `images/{split}/`,
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
 from core.errors import BadInputError
-from train.datasets.base import (SampleDataset, class_indices, clean_boxes, read_image, require_dir,
-                                 require_frames, split_every)
+from train.datasets.base import (
+    SampleDataset,
+    class_indices,
+    clean_boxes,
+    read_image,
+    require_dir,
+    require_frames,
+    split_every,
+)
 from train.sample import Sample
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")
