@@ -81,6 +81,7 @@ class Predictor:
 
     @property
     def input_size(self) -> tuple[int, int]:
+        """The network input (height, width), as the tensor is laid out; frame sizes are (width, height)."""
         return self.backend.input_size
 
     def __call__(self, frame_bgr: np.ndarray) -> Perception:
