@@ -49,8 +49,11 @@ def test_a_tensorrt_engine_from_the_cpu_int8_file_is_refused_first(tmp_path):
         export_weights(tmp_path / "none.pt", format="engine", precision="int8", int8_target="cpu")
 
 
-def test_an_engine_copied_to_out_replaces_the_old_pair_through_temporary_files(model_copy, tmp_path, monkeypatch):
-    """No TensorRT here: the engine build is stood in for; what is tested is the copy to --out."""
+
+@pytest.fixture
+def engine_export(model_copy, tmp_path, monkeypatch):
+    """No TensorRT here: the engine build is stood in for (a cached engine + sidecar); what is tested is the copy
+    to --out, over an old engine at deploy/mine.engine. Returns (weights, out)."""
     import nets.deploy.engine as engine_mod
     import nets.deploy.export as export_mod
 
@@ -65,25 +68,19 @@ def test_an_engine_copied_to_out_replaces_the_old_pair_through_temporary_files(m
     out = tmp_path / "deploy" / "mine.engine"
     out.parent.mkdir()
     out.write_bytes(b"old engine")
+    return pt, out
 
+
+def test_an_engine_copied_to_out_replaces_the_old_pair_through_temporary_files(engine_export):
+    pt, out = engine_export
     assert export_weights(pt, format="engine", precision="fp16", out=out) == out
     assert out.read_bytes() == b"new engine"
-    assert engine_mod.sidecar_path(out).read_text() == '{"precision": "fp16"}'
+    assert out.with_suffix(".json").read_text() == '{"precision": "fp16"}'
     assert sorted(p.name for p in out.parent.iterdir()) == ["mine.engine", "mine.json"]  # no temporary left
 
 
-def test_a_copy_that_fails_midway_leaves_the_old_engine(model_copy, tmp_path, monkeypatch):
-    import nets.deploy.engine as engine_mod
-    import nets.deploy.export as export_mod
-
-    pt, onnx_path = model_copy
-    cached = tmp_path / "cache" / "model.engine"
-    cached.parent.mkdir()
-    cached.write_bytes(b"new engine")
-    engine_mod.sidecar_path(cached).write_text("{}")
-    monkeypatch.setattr(export_mod, "export_onnx_precision", lambda *a, **k: onnx_path)
-    monkeypatch.setattr(engine_mod, "ensure_engine", lambda *a, **k: cached)
-    monkeypatch.setattr(engine_mod, "require_tensorrt_runtime", lambda: None)
+def test_a_copy_that_fails_midway_leaves_the_old_engine(engine_export, monkeypatch):
+    pt, out = engine_export
     real_copy = shutil.copyfile
 
     def disk_full_on_engines(src, dst):
@@ -93,9 +90,6 @@ def test_a_copy_that_fails_midway_leaves_the_old_engine(model_copy, tmp_path, mo
         return real_copy(src, dst)
 
     monkeypatch.setattr(shutil, "copyfile", disk_full_on_engines)
-    out = tmp_path / "deploy" / "mine.engine"
-    out.parent.mkdir()
-    out.write_bytes(b"old engine")
     with pytest.raises(OSError, match="No space"):
         export_weights(pt, format="engine", precision="fp16", out=out)
     assert out.read_bytes() == b"old engine"
