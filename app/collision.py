@@ -22,8 +22,8 @@ from dataclasses import dataclass
 from core.errors import UserError
 
 
-def _positive(section: dict, key: str, default: float, where: str, allow_zero: bool = False) -> float:
-    value = section.get(key, default)
+def _positive(section: dict, key: str, where: str, allow_zero: bool = False) -> float:
+    value = section[key]  # the merged runtime config holds every key: configs/runtime.yaml is its one default
     try:
         value = float(value)
     except (TypeError, ValueError):
@@ -47,12 +47,10 @@ class FilterConfig:
     speed_min_samples: int = 5
 
     @classmethod
-    def from_config(cls, section: dict | None) -> FilterConfig:
-        s, w = section or {}, "tracking.filter"
-        return cls(_positive(s, "accel_noise_mps2", cls.accel_noise_mps2, w),
-                   _positive(s, "distance_noise_frac", cls.distance_noise_frac, w),
-                   _positive(s, "min_noise_m", cls.min_noise_m, w),
-                   int(_positive(s, "speed_min_samples", cls.speed_min_samples, w)))
+    def from_config(cls, section: dict) -> FilterConfig:
+        s, w = section, "tracking.filter"
+        return cls(_positive(s, "accel_noise_mps2", w), _positive(s, "distance_noise_frac", w),
+                   _positive(s, "min_noise_m", w), int(_positive(s, "speed_min_samples", w)))
 
 
 @dataclass(frozen=True)
@@ -71,12 +69,11 @@ class WarningConfig:
     hold_s: float = 0.5
 
     @classmethod
-    def from_config(cls, section: dict | None) -> WarningConfig:
-        s, w = section or {}, "warning"
-        return cls(_positive(s, "ttc_s", cls.ttc_s, w), _positive(s, "min_distance_m", cls.min_distance_m, w, True),
-                   _positive(s, "corridor_width_m", cls.corridor_width_m, w),
-                   _positive(s, "min_closing_speed_mps", cls.min_closing_speed_mps, w),
-                   _positive(s, "hold_s", cls.hold_s, w, True))
+    def from_config(cls, section: dict) -> WarningConfig:
+        s, w = section, "warning"
+        return cls(_positive(s, "ttc_s", w), _positive(s, "min_distance_m", w, True),
+                   _positive(s, "corridor_width_m", w), _positive(s, "min_closing_speed_mps", w),
+                   _positive(s, "hold_s", w, True))
 
     def in_corridor(self, x_m: float) -> bool:
         return abs(x_m) <= self.corridor_width_m / 2

@@ -157,3 +157,12 @@ def load_runtime_config(path: str | Path | None = None) -> dict:
         except ValueError as e:
             raise ConfigError(f"runtime config {path}: {e}") from None
     return config
+
+
+def runtime_config_with(override: dict) -> dict:
+    """configs/runtime.yaml with `override` (a partial runtime config, e.g. {"overlay": {"road_alpha": 0.6}})
+    laid over it, checked like a --runtime-config file: for code and tests that change a few keys. Readers of
+    the runtime config index it (`config["overlay"]["road_alpha"]`): the YAML is the one home of a default."""
+    base = load_runtime_config()
+    update = validate(copy.deepcopy(override), schema_from_example(base, RUNTIME_OPEN_MAPS), "runtime config override")
+    return _merge(base, update)

@@ -17,10 +17,9 @@ def check_infer_outputs(source, weights, video=None, json_lines=None, masks=None
     from nets.config import DEFAULT_WEIGHTS
 
     from .frames import load_runtime_config
-    from .writers import VIDEO_SUFFIXES
 
     cfg = (config or load_runtime_config())["writers"]
-    refuse_suffix("--out", video, cfg.get("video_suffixes", VIDEO_SUFFIXES), "video")
+    refuse_suffix("--out", video, cfg["video_suffixes"], "video")
     inputs = {**source_inputs(source), **weight_files(weights if weights is not None else DEFAULT_WEIGHTS)}
     refuse_unsafe_outputs(files={"--out": video, "--json": json_lines}, folders={"--save-masks": masks},
                           inputs=inputs)

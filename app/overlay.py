@@ -74,23 +74,24 @@ class OverlayStyle:
 
     @classmethod
     def from_config(cls, config: dict | None = None) -> OverlayStyle:
+        # every key is read from the merged runtime config: configs/runtime.yaml is the one home of the defaults
         o = (config or load_runtime_config())["overlay"]
-        hud = o.get("hud", {})
-        alpha = float(o.get("road_alpha", 0.4))
+        hud = o["hud"]
+        alpha = float(o["road_alpha"])
         if not 0.0 <= alpha <= 1.0:
             raise ConfigError(f"overlay road_alpha must be in [0, 1], got {alpha}")
         return cls(
-            road_color=_bgr(o.get("road_color", cls.road_color), "road_color"),
+            road_color=_bgr(o["road_color"], "road_color"),
             road_alpha=alpha,
-            class_colors=tuple((str(k), _bgr(v, f"class_colors.{k}")) for k, v in o.get("class_colors", {}).items()),
-            default_color=_bgr(o.get("default_color", cls.default_color), "default_color"),
-            box_thickness=int(o.get("box_thickness", 2)),
-            font_scale=float(o.get("font_scale", 0.5)),
-            distance_classes=tuple(o.get("distance_classes", ["car"])),
-            hud_font_scale=float(hud.get("font_scale", 0.6)),
-            hud_color=_bgr(hud.get("color", cls.hud_color), "hud.color"),
-            hud_background=_bgr(hud.get("background", cls.hud_background), "hud.background"),
-            hud_background_alpha=float(hud.get("background_alpha", 0.55)),
+            class_colors=tuple((str(k), _bgr(v, f"class_colors.{k}")) for k, v in o["class_colors"].items()),
+            default_color=_bgr(o["default_color"], "default_color"),
+            box_thickness=int(o["box_thickness"]),
+            font_scale=float(o["font_scale"]),
+            distance_classes=tuple(o["distance_classes"]),
+            hud_font_scale=float(hud["font_scale"]),
+            hud_color=_bgr(hud["color"], "hud.color"),
+            hud_background=_bgr(hud["background"], "hud.background"),
+            hud_background_alpha=float(hud["background_alpha"]),
         )
 
     def color_of(self, class_name: str, class_id: int) -> BGR:
@@ -101,7 +102,7 @@ class OverlayStyle:
 
 
 def layers_from_config(config: dict | None = None) -> OverlayLayers:
-    layers = (config or load_runtime_config())["overlay"].get("layers", {})
+    layers = (config or load_runtime_config())["overlay"]["layers"]
     return OverlayLayers(**{k: bool(v) for k, v in layers.items()})
 
 
@@ -110,12 +111,11 @@ class OverlayRenderer:
 
     def __init__(self, style: OverlayStyle | None = None, layers: OverlayLayers | None = None,
                  distance: DistanceEstimator | None = None, config: dict | None = None):
-        if style is None or layers is None:
-            config = config or load_runtime_config()
+        config = config or load_runtime_config()
         self.style = style or OverlayStyle.from_config(config)
         self.layers = layers or layers_from_config(config)
         self.distance = distance
-        self.warning_color = _bgr(((config or {}).get("warning") or {}).get("color", (0, 0, 255)), "warning.color")
+        self.warning_color = _bgr(config["warning"]["color"], "warning.color")
         self._tint: tuple[np.ndarray, BGR] | None = None
 
     # --- the whole overlay ---------------------------------------------------------------------------------------

@@ -151,7 +151,7 @@ class Pipeline:
                  config: dict | None = None, name: str = "pipeline", tracker=None, homography_for=None):
         self.config = config or load_runtime_config()
         pcfg = self.config["pipeline"]
-        policy = policy or pcfg.get("policy", "auto")
+        policy = policy or pcfg["policy"]
         if policy not in ("auto", "live", "replay"):
             raise BadInputError(f"pipeline policy must be auto, live or replay, got {policy!r}")
         if at_end not in ("stop", "pause", "loop"):
@@ -188,9 +188,9 @@ class Pipeline:
         # The viewer's calibration can differ per frame (a KITTI calib folder), so it hands in its own.
         self.homography_for = homography_for or self._renderer_homography
         self._distance_seen: tuple = (None, None)  # (renderer.distance, its road-plane homography or None)
-        self.stop_timeout_s = float(pcfg.get("stop_timeout_s", 1.0))
-        self.stats = PipelineStats(int(pcfg.get("stats_window", 300)), float(pcfg.get("fps_window_s", 2.0)),
-                                   int(pcfg.get("summary_window", 36000)))
+        self.stop_timeout_s = float(pcfg["stop_timeout_s"])
+        self.stats = PipelineStats(int(pcfg["stats_window"]), float(pcfg["fps_window_s"]),
+                                   int(pcfg["summary_window"]))
 
         self._predictor = predictor
         self._predictor_caps = self._capabilities(predictor)
@@ -203,7 +203,7 @@ class Pipeline:
         self._thresholds = thresholds
         # road-mask smoothing (configs/runtime.yaml road_smoothing): installed on the predictor that runs
         # this stream, started afresh at the first frame and at every seek
-        self._road_smoothing = self.config.get("road_smoothing") or {}
+        self._road_smoothing = self.config["road_smoothing"]
         self._road_epoch = None
 
         self._lock = threading.RLock()

@@ -34,8 +34,8 @@ def wait_for_stages(pipeline, info, config: dict) -> bool:
     """
     import sys
 
-    stop_s = float(config["pipeline"].get("stop_timeout_s", 1.0))
-    read_s = float(config["sources"].get("stream_timeout_s", 5.0)) if getattr(info, "live", False) else 0.0
+    stop_s = float(config["pipeline"]["stop_timeout_s"])
+    read_s = float(config["sources"]["stream_timeout_s"]) if getattr(info, "live", False) else 0.0
     if pipeline.wait(stop_s):
         return True
     # writers finish the video (release + read back) in the output stage: give them time on a loaded machine

@@ -77,26 +77,24 @@ class TrackingConfig:
 
     @classmethod
     def from_config(cls, config: dict) -> TrackingConfig:
-        t = config.get("tracking") or {}
-        bt = {k: t[k] for k in _BYTETRACK_KEYS if k in t}
-        defaults = {"track_high_thresh": 0.4, "track_low_thresh": 0.1, "new_track_thresh": 0.45,
-                    "track_buffer": 30, "match_thresh": 0.8, "fuse_score": True}
-        bt = {**defaults, **bt}
+        # every key is read from the merged runtime config: configs/runtime.yaml is the one home of the defaults
+        t = config["tracking"]
+        bt = {k: t[k] for k in _BYTETRACK_KEYS}
         widths = []
-        for name, pair in (t.get("plausible_width_m") or {"car": [1.2, 3.2]}).items():
+        for name, pair in t["plausible_width_m"].items():
             if not (isinstance(pair, (list, tuple)) and len(pair) == 2 and 0 <= float(pair[0]) < float(pair[1])):
                 raise UserError(f"runtime config tracking.plausible_width_m.{name} must be [min, max] metres with "
                                 f"0 <= min < max, got {pair!r}")
             widths.append((str(name), float(pair[0]), float(pair[1])))
         try:
-            out = cls(bytetrack=bt, confirm_frames=int(t.get("confirm_frames", 3)),
-                      distance_conf=float(t.get("distance_conf", 0.5)), plausible_width_m=tuple(widths),
-                      require_on_road=bool(t.get("require_on_road", True)),
-                      road_probe_rows=int(t.get("road_probe_rows", 6)),
-                      road_min_fraction=float(t.get("road_min_fraction", 0.5)),
-                      trail_length=int(t.get("trail_length", 20)),
-                      reset_gap_s=float(t.get("reset_gap_s", 1.0)), filter=FilterConfig.from_config(t.get("filter")),
-                      warning=WarningConfig.from_config(config.get("warning")))
+            out = cls(bytetrack=bt, confirm_frames=int(t["confirm_frames"]),
+                      distance_conf=float(t["distance_conf"]), plausible_width_m=tuple(widths),
+                      require_on_road=bool(t["require_on_road"]),
+                      road_probe_rows=int(t["road_probe_rows"]),
+                      road_min_fraction=float(t["road_min_fraction"]),
+                      trail_length=int(t["trail_length"]),
+                      reset_gap_s=float(t["reset_gap_s"]), filter=FilterConfig.from_config(t["filter"]),
+                      warning=WarningConfig.from_config(config["warning"]))
         except (TypeError, ValueError) as e:
             raise UserError(f"runtime config tracking: {e}") from None
         if (out.confirm_frames < 1 or out.trail_length < 0 or out.road_probe_rows < 1 or out.reset_gap_s <= 0
@@ -239,7 +237,7 @@ class ObjectTracker:
     @classmethod
     def from_config(cls, config: dict) -> ObjectTracker | None:
         """A tracker per configs/runtime.yaml `tracking:`, or None when tracking.enabled is false."""
-        if not (config.get("tracking") or {}).get("enabled", True):
+        if not config["tracking"]["enabled"]:
             return None
         return cls(TrackingConfig.from_config(config))
 

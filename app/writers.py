@@ -20,9 +20,6 @@ from core.output_paths import refuse_suffix
 
 from .frames import FrameResult, load_runtime_config
 
-# what cv2.VideoWriter (FFmpeg) writes with the default mp4v codec; configs/runtime.yaml writers.video_suffixes
-VIDEO_SUFFIXES = (".mp4", ".m4v", ".mov", ".avi", ".mkv")
-
 
 class VideoWriter:
     """Every frame's overlay (or the raw frame) to a video at the source's FPS (codec from configs/runtime.yaml)."""
@@ -35,14 +32,14 @@ class VideoWriter:
         self.codec = codec or cfg["video_codec"]
         if len(self.codec) != 4:
             raise BadInputError(f"video codec must be a four-character code such as mp4v, got {self.codec!r}")
-        refuse_suffix("video", self.path, cfg.get("video_suffixes", VIDEO_SUFFIXES), "video")
+        refuse_suffix("video", self.path, cfg["video_suffixes"], "video")
         self.frames_written = 0
         self.size: tuple[int, int] | None = None
         self._writer: cv2.VideoWriter | None = None
         # written under a temporary name beside the target, renamed on close once read back: a crash, a
         # signal or a full disk never leaves an unplayable file under the final name or replaces an old one
         self._tmp = partial_path(self.path)
-        self.stall_frames = max(1, int(cfg.get("stall_check_frames", 100)))
+        self.stall_frames = max(1, int(cfg["stall_check_frames"]))
         self._last_size = -1
         self.path.parent.mkdir(parents=True, exist_ok=True)
 
@@ -147,7 +144,7 @@ class MaskWriter:
         self.folder = Path(folder)
         self.folder.mkdir(parents=True, exist_ok=True)
         self.probabilities = probabilities
-        self._params = [cv2.IMWRITE_PNG_COMPRESSION, int(cfg.get("png_compression", 1))]
+        self._params = [cv2.IMWRITE_PNG_COMPRESSION, int(cfg["png_compression"])]
         self.frames_written = 0
 
     def path_for(self, index: int) -> Path:
