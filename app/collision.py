@@ -41,10 +41,11 @@ class FilterConfig:
         a box's jitter in pixels shrinks with distance: about proportional overall). min_noise_m: its floor.
     speed_min_samples: measurements before a speed (and so a TTC) is reported."""
 
-    accel_noise_mps2: float = 3.0
-    distance_noise_frac: float = 0.03
-    min_noise_m: float = 0.2
-    speed_min_samples: int = 5
+    # no defaults here: configs/runtime.yaml tracking.filter is their one home (`from_config`)
+    accel_noise_mps2: float
+    distance_noise_frac: float
+    min_noise_m: float
+    speed_min_samples: int
 
     @classmethod
     def from_config(cls, section: dict) -> FilterConfig:
@@ -62,11 +63,12 @@ class WarningConfig:
     hold_s: a warning stays on this long after the last frame that raised it (one unmeasured frame or a TTC
         wobbling around the threshold must not blink it off and on: each start is an event the user hears)."""
 
-    ttc_s: float = 2.7
-    min_distance_m: float = 5.0
-    corridor_width_m: float = 3.6
-    min_closing_speed_mps: float = 0.5
-    hold_s: float = 0.5
+    # no defaults here: configs/runtime.yaml warning: is their one home (`from_config`)
+    ttc_s: float
+    min_distance_m: float
+    corridor_width_m: float
+    min_closing_speed_mps: float
+    hold_s: float
 
     @classmethod
     def from_config(cls, section: dict) -> WarningConfig:
@@ -120,8 +122,8 @@ class RangeFilter:
 
     INITIAL_SPEED_SD = 15.0  # m/s: nothing is known about the speed before the second measurement
 
-    def __init__(self, config: FilterConfig | None = None):
-        self.config = config or FilterConfig()
+    def __init__(self, config: FilterConfig):
+        self.config = config
         self._x: _Axis | None = None
         self._z: _Axis | None = None
         self.t: float | None = None

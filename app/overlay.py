@@ -60,17 +60,20 @@ def _bgr(value, key: str) -> BGR:
 
 @dataclass(frozen=True)
 class OverlayStyle:
-    road_color: BGR = (0, 200, 0)
-    road_alpha: float = 0.4
-    class_colors: tuple[tuple[str, BGR], ...] = ()
-    default_color: BGR = (200, 200, 200)
-    box_thickness: int = 2
-    font_scale: float = 0.5
-    distance_classes: tuple[str, ...] = ("car",)
-    hud_font_scale: float = 0.6
-    hud_color: BGR = (255, 255, 255)
-    hud_background: BGR = (0, 0, 0)
-    hud_background_alpha: float = 0.55
+    """Colours, opacity and text sizes. No field has a default: they come from configs/runtime.yaml
+    (`from_config`), their one home; change a few with dataclasses.replace(OverlayStyle.from_config(), ...)."""
+
+    road_color: BGR
+    road_alpha: float
+    class_colors: tuple[tuple[str, BGR], ...]  # empty: a palette colour per class id
+    default_color: BGR
+    box_thickness: int
+    font_scale: float
+    distance_classes: tuple[str, ...]
+    hud_font_scale: float
+    hud_color: BGR
+    hud_background: BGR
+    hud_background_alpha: float
 
     @classmethod
     def from_config(cls, config: dict | None = None) -> OverlayStyle:

@@ -63,17 +63,18 @@ def _bytetrack_class():
 
 @dataclass(frozen=True)
 class TrackingConfig:
+    # no field has a default: they come from configs/runtime.yaml (`from_config`), their one home
     bytetrack: dict
-    confirm_frames: int = 3
-    distance_conf: float = 0.5
-    plausible_width_m: tuple[tuple[str, float, float], ...] = (("car", 1.2, 3.2),)
-    require_on_road: bool = True
-    road_probe_rows: int = 6
-    road_min_fraction: float = 0.5
-    trail_length: int = 20
-    reset_gap_s: float = 1.0
-    filter: FilterConfig = FilterConfig()
-    warning: WarningConfig = WarningConfig()
+    confirm_frames: int
+    distance_conf: float
+    plausible_width_m: tuple[tuple[str, float, float], ...]
+    require_on_road: bool
+    road_probe_rows: int
+    road_min_fraction: float
+    trail_length: int
+    reset_gap_s: float
+    filter: FilterConfig
+    warning: WarningConfig
 
     @classmethod
     def from_config(cls, config: dict) -> TrackingConfig:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -23,7 +25,7 @@ def scene(h=120, w=200, boxes=()):
 
 def test_road_layer_colours_exactly_the_pixels_at_or_above_the_threshold():
     image, p = scene()
-    style = OverlayStyle(road_color=(0, 200, 0), road_alpha=0.5)
+    style = replace(OverlayStyle.from_config(), road_color=(0, 200, 0), road_alpha=0.5)
     renderer = OverlayRenderer(style, OverlayLayers(hud=False, boxes=False))
     out = renderer.render(image, p, road_threshold=0.5)
     mask = p.road >= 0.5
@@ -52,7 +54,8 @@ def test_colours_and_alpha_come_from_the_runtime_config():
 
 def test_boxes_drawn_with_class_colour_and_label():
     image, p = scene(boxes=[[120, 40, 180, 100, 0.87, 0]])
-    renderer = OverlayRenderer(OverlayStyle(class_colors=(("car", (255, 0, 0)),), box_thickness=2),
+    renderer = OverlayRenderer(replace(OverlayStyle.from_config(), class_colors=(("car", (255, 0, 0)),),
+                                       box_thickness=2),
                                OverlayLayers(road=False, hud=False))
     out = renderer.render(image, p)
     assert tuple(out[70, 120]) == (255, 0, 0) and tuple(out[100, 150]) == (255, 0, 0)  # left and bottom edges
@@ -73,8 +76,8 @@ class FakeCamera:
 def test_distance_per_vehicle_from_the_bottom_centre_of_its_box():
     image, p = scene(boxes=[[120, 40, 180, 100, 0.9, 0], [20, 10, 40, 60, 0.8, 1]])
     camera = FakeCamera(12.34)
-    renderer = OverlayRenderer(OverlayStyle(distance_classes=("car",)), OverlayLayers(road=False, hud=False),
-                               distance=camera)
+    style = replace(OverlayStyle.from_config(), distance_classes=("car",))
+    renderer = OverlayRenderer(style, OverlayLayers(road=False, hud=False), distance=camera)
     assert renderer.box_labels(p, distance=camera) == ["car 0.90 12.3 m", "pedestrian 0.80"]
     assert camera.calls == [(150.0, 100.0)]  # only the car, at (x centre, bottom)
 

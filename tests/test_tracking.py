@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import math
 import subprocess
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -66,7 +67,7 @@ def test_ground_box_round_trip_on_real_kitti_calib(homography):
 
 # --- range filter --------------------------------------------------------------------------------------------------
 def test_range_filter_converges_on_constant_closing_speed():
-    f = RangeFilter(FilterConfig())
+    f = RangeFilter(FilterConfig.from_config(load_runtime_config()["tracking"]["filter"]))
     for i in range(40):
         t = i / FPS
         f.update(t, 0.5, 40.0 - 8.0 * t)
@@ -75,14 +76,15 @@ def test_range_filter_converges_on_constant_closing_speed():
 
 
 def test_range_filter_reports_no_speed_before_enough_samples():
-    f = RangeFilter(FilterConfig(speed_min_samples=5))
+    f = RangeFilter(replace(FilterConfig.from_config(load_runtime_config()["tracking"]["filter"]),
+                            speed_min_samples=5))
     for i in range(4):
         f.update(i / FPS, 0.0, 30.0 - i)
     assert f.closing_speed_mps is None and f.distance_m is not None
 
 
 def test_ttc_and_warning_rules():
-    w = WarningConfig(ttc_s=2.7, min_distance_m=5.0, corridor_width_m=3.6, min_closing_speed_mps=0.5)
+    w = WarningConfig(ttc_s=2.7, min_distance_m=5.0, corridor_width_m=3.6, min_closing_speed_mps=0.5, hold_s=0.5)
     assert w.time_to_collision(20.0, 10.0) == pytest.approx(2.0)
     assert w.time_to_collision(20.0, 0.2) is None and w.time_to_collision(20.0, -3.0) is None
     assert w.warns(20.0, 2.0, True) and not w.warns(20.0, 2.0, False) and not w.warns(20.0, 3.0, True)
