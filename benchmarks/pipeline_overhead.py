@@ -17,7 +17,7 @@ import time
 
 import numpy as np
 
-from app.frames import Frame, load_runtime_config
+from app.frames import Frame, runtime_config_with
 from app.pipeline import Pipeline
 from app.sources import SourceInfo
 from nets.result import Perception
@@ -85,8 +85,7 @@ def main(argv=None) -> int:
     parser.add_argument("--render", action="store_true", help="draw the overlay too (OverlayRenderer)")
     parser.add_argument("--json", help="also write the figures to this JSON file")
     args = parser.parse_args(argv)
-    config = load_runtime_config()
-    config["road_smoothing"] = {"enabled": False}  # the free predictor has no road map to smooth
+    config = runtime_config_with({"road_smoothing": {"enabled": False}})  # the free predictor has no road map
     one_run(min(args.frames, 200), args.render, config)  # warm-up: imports, first thread starts
     seconds = [one_run(args.frames, args.render, config) for _ in range(args.runs)]
     fps = sorted(args.frames / s for s in seconds)

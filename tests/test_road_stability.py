@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from app.frames import load_runtime_config
+from app.frames import load_runtime_config, runtime_config_with
 from app.pipeline import Pipeline
 from core.errors import UserError
 from nets.road_stability import RoadStabilizer, fill_enclosed_holes
@@ -66,8 +66,7 @@ def test_config_block_builds_the_filter_or_none():
 def test_pipeline_installs_the_filter_on_a_predictor_that_takes_one():
     predictor = StandIn()
     predictor.road_filter = None  # a real Predictor has the attribute; the stand-in gets it here
-    config = load_runtime_config()
-    config["road_smoothing"] = {"enabled": True, "ema_alpha": 0.7}
+    config = runtime_config_with({"road_smoothing": {"enabled": True, "ema_alpha": 0.7}})
     Pipeline(FakeCamera(3, 0.01), predictor, render=False, config=config).run()
     assert isinstance(predictor.road_filter, RoadStabilizer) and predictor.road_filter.ema_alpha == 0.7
 
