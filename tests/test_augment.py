@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from nets.preprocess import PAD_VALUE, Letterbox
-from train.augment import AugmentParams, augment, crop_boxes, letterbox_sample, mosaic
+from train.augment import AugmentParams, augment, crop_boxes, letterbox_sample, mosaic, scale_brightness
 from train.sample import IGNORE, Sample
 
 INPUT = (96, 160)  # network (height, width): the 4:3 fixture is padded left and right
@@ -257,3 +257,36 @@ def test_bad_extra_settings_name_the_key(change, message):
 
     with pytest.raises((ValueError, UserError), match=message):
         params(**change)
+
+
+# --- exposure (dusk and over-exposed footage) ----------------------------------------------------------
+
+def test_scale_brightness_is_an_exact_gain_clipped_at_white():
+    image = np.array([[[0, 100, 200]]], np.uint8)
+    np.testing.assert_array_equal(scale_brightness(image, 0.5), [[[0, 50, 100]]])
+    np.testing.assert_array_equal(scale_brightness(image, 1.5), [[[0, 150, 255]]])
+
+
+def test_exposure_gain_stays_in_its_range_and_changes_only_the_image():
+    flat = dict(scale=[1.0, 1.0], flip_prob=0.0, hsv_h=0.0, hsv_s=0.0, hsv_v=0.0)
+    base = augment(scene(), INPUT, params(**flat), np.random.default_rng(0))
+    content = np.any(base.image != PAD_VALUE, axis=2) & (base.image.max(axis=2) > 20)
+    ratios = []
+    for seed in range(40):
+        out = augment(scene(), INPUT, params(**flat, exposure=[0.4, 1.0]), np.random.default_rng(seed))
+        np.testing.assert_array_equal(out.road, base.road)
+        np.testing.assert_array_equal(out.boxes, base.boxes)
+        ratios.append(out.image[content].astype(float).mean() / base.image[content].astype(float).mean())
+    # rounding of the 8-bit values allows a little slack; the draws spread over the range, darker and brighter
+    assert 0.4 - 0.02 <= min(ratios) < 0.55 and 0.85 < max(ratios) <= 1.0 + 0.02
+
+
+def test_exposure_off_keeps_the_random_stream_and_bad_ranges_name_the_key():
+    from core.errors import UserError
+
+    a = augment(scene(), INPUT, params(contrast=0.2), np.random.default_rng(5))
+    b = augment(scene(), INPUT, params(contrast=0.2, exposure=[1, 1]), np.random.default_rng(5))
+    np.testing.assert_array_equal(a.image, b.image)
+    for bad in ([0, 1], [1.2, 0.8], [0.5], "dark"):
+        with pytest.raises((ValueError, UserError), match="exposure"):
+            params(exposure=bad)
