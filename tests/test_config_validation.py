@@ -16,12 +16,14 @@ from nets.config import (
     ACTIVATION_NAMES,
     CONFIG_DIR,
     DEFAULT_MODEL_CONFIG,
+    PROJECT_ROOT,
     RUNTIME_CONFIG,
     default_thresholds,
     load_model_config,
 )
 from nets.model import PerceptionNet
 from nets.weights import WeightsError, load_model
+from train.augment import AugmentParams
 from train.datasets import build_dataset
 from train.recipe import load_train_config
 
@@ -70,8 +72,12 @@ def test_schema_from_example_takes_kinds_from_the_defaults():
 def test_every_shipped_config_passes():
     for path in sorted((CONFIG_DIR / "model").glob("*.yaml")):
         load_model_config(path)
-    for path in sorted((CONFIG_DIR / "train").glob("*.yaml")):
-        load_train_config(path)
+    for path in sorted((CONFIG_DIR / "train").rglob("*.yaml")):
+        recipe = load_train_config(path)
+        data = recipe["data"]["train"]
+        data = yaml.safe_load((PROJECT_ROOT / data).read_text()) if isinstance(data, str) else data
+        if "augment" in data:  # the recipe's augmentation over its data config's: every key known, every value valid
+            AugmentParams.from_config({**data["augment"], **recipe.get("augment", {})}, str(path))
     load_runtime_config(RUNTIME_CONFIG)  # the defaults file validates against itself
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # the example camera is a plausible one
