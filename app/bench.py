@@ -184,13 +184,16 @@ def run_bench(weights=None, model_config=None, backend: str = "auto", device: st
         except BaseException:
             frame_source.close()
             raise
-        # time the post-processing the pipeline deploys: per-class thresholds and road-mask smoothing
+        # time the pre- and post-processing the pipeline deploys: exposure normalisation, per-class thresholds and
+        # road-mask smoothing
+        from nets.preprocess import ExposureNorm
         from nets.road_stability import RoadStabilizer
 
         from .frames import Thresholds
 
         predictor.class_conf = Thresholds.from_config(config).class_conf
         predictor.road_filter = RoadStabilizer.from_config(config.get("road_smoothing"))
+        predictor.exposure = ExposureNorm.from_config(config["exposure"])
         try:
             report = bench_model(predictor, frame_source, n, warmup)
         finally:

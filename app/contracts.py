@@ -103,6 +103,15 @@ class StreamFiltered(Protocol):
 
 
 @runtime_checkable
+class ExposureNormalized(Protocol):
+    """A predictor that brightens dark frames toward the training frames' brightness before the network
+    (nets.preprocess.ExposureNorm; None: off): the pipeline installs the one of its runtime config
+    (configs/runtime.yaml exposure); inference thread."""
+
+    exposure: Any
+
+
+@runtime_checkable
 class Sink(Protocol):
     """Where finished frames go (a video, mask or JSON-lines writer, the viewer's recorder).
 

@@ -37,8 +37,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 from core.errors import BadInputError
+from nets.preprocess import ExposureNorm
 
 from .contracts import (
+    ExposureNormalized,
     PerClassThresholds,
     Predictor,
     Renderer,
@@ -128,8 +130,8 @@ class Pipeline:
     checked here, once (TypeError naming what is missing), never probed per frame.
     source: an app.contracts.Source (app.sources.Source); a SeekableSource when source.info.seekable.
     predictor: an app.contracts.Predictor (nets.predictor.Predictor): callable frame_bgr -> Perception, with
-        writable conf/iou and backend_name; per-class floors (PerClassThresholds) and road smoothing
-        (StreamFiltered) where it has them.
+        writable conf/iou and backend_name; per-class floors (PerClassThresholds), road smoothing
+        (StreamFiltered) and input brightness normalisation (ExposureNormalized) where it has them.
     sinks: app.contracts.Sink objects, write(FrameResult) and close() on the output thread (e.g. app.writers).
     renderer: an app.contracts.Renderer (OverlayRenderer); None builds one from the runtime config; render=False
         draws no overlay.
@@ -205,6 +207,8 @@ class Pipeline:
         # this stream, started afresh at the first frame and at every seek
         self._road_smoothing = self.config["road_smoothing"]
         self._road_epoch = None
+        # input brightness normalisation (configs/runtime.yaml exposure), installed on every predictor that runs
+        self._exposure = ExposureNorm.from_config(self.config["exposure"])
 
         self._lock = threading.RLock()
         self._stop = threading.Event()
@@ -458,9 +462,11 @@ class Pipeline:
 
     # --- collaborators' optional capabilities (app/contracts.py), looked at once per collaborator ----------------
     @staticmethod
-    def _capabilities(predictor) -> tuple[bool, bool]:
-        """(takes per-class floors, takes a road filter): decided when a predictor is installed, not per frame."""
-        return isinstance(predictor, PerClassThresholds), isinstance(predictor, StreamFiltered)
+    def _capabilities(predictor) -> tuple[bool, bool, bool]:
+        """(takes per-class floors, takes a road filter, takes an exposure normaliser): decided when a predictor
+        is installed, not per frame."""
+        return (isinstance(predictor, PerClassThresholds), isinstance(predictor, StreamFiltered),
+                isinstance(predictor, ExposureNormalized))
 
     def _renderer_homography(self, result: FrameResult):
         """The default homography_for: the road plane of the renderer's distance estimator, None without one
@@ -634,6 +640,8 @@ class Pipeline:
                 if per_class and th.class_conf is not None and predictor.class_conf != th.class_conf:
                     predictor.class_conf = th.class_conf
                 self._sync_road_filter(predictor, frame.epoch)
+                if self._predictor_caps[2] and predictor.exposure is not self._exposure:
+                    predictor.exposure = self._exposure
                 self._current["inference"] = frame.index
                 t0 = time.perf_counter()
                 perception = predictor(frame.image)

@@ -47,7 +47,7 @@ def raw_outputs(predictor, frames):
     from nets.preprocess import to_input_tensor
 
     for image in frames:
-        batch, (lb,) = to_input_tensor([image], predictor.input_size)
+        batch, (lb,) = to_input_tensor([image], predictor.input_size, predictor.exposure)
         det, road = predictor.backend.infer(batch)
         yield road[0], detections_from_output(det, predictor.conf, predictor.iou)[0], lb, image
 

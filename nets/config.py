@@ -98,6 +98,17 @@ def default_thresholds() -> dict:
     return dict(_THRESHOLDS)
 
 
+def default_exposure():
+    """The `exposure` normaliser of configs/runtime.yaml (nets.preprocess.ExposureNorm), None when disabled:
+    what a Predictor starts with; the app installs the one of its merged runtime config."""
+    from .preprocess import ExposureNorm
+
+    section = load_yaml(RUNTIME_CONFIG).get("exposure")
+    if not isinstance(section, dict) or not {"enabled", "target_mean", "min_gain", "max_gain"} <= set(section):
+        raise ConfigError(f"{RUNTIME_CONFIG}: 'exposure' must give enabled, target_mean, min_gain and max_gain")
+    return ExposureNorm.from_config(section)
+
+
 def scaled_channels(cfg: dict) -> list[int]:
     """Encoder widths after the scale's width multiple (rounded to multiples of 8, as ultralytics does)."""
     _, width, max_ch = cfg["scales"][cfg["scale"]]

@@ -4,6 +4,7 @@
     result = predictor(frame_bgr)          # nets.result.Perception
     predictor.conf = 0.4                   # thresholds may change between frames
     predictor.class_conf = {"car": 0.45}   # per-class floors over conf (configs/runtime.yaml class_conf)
+    predictor.exposure = None              # input brightness normalisation off (configs/runtime.yaml exposure)
 
 The pre/post-processing is the same code for every backend, so a difference
 between backends is a difference between engines, nothing else.
@@ -20,9 +21,9 @@ import numpy as np
 from core.errors import BadInputError, InputNotFoundError, UserError
 
 from .backends.base import Backend, BackendUnavailableError
-from .config import BACKENDS, DEFAULT_WEIGHTS, PRECISIONS, default_thresholds
+from .config import BACKENDS, DEFAULT_WEIGHTS, PRECISIONS, default_exposure, default_thresholds
 from .postprocess import apply_class_conf, boxes_to_original, detections_from_output, road_to_original
-from .preprocess import to_input_tensor
+from .preprocess import ExposureNorm, to_input_tensor
 from .result import Perception
 from .torch_threads import torch_threads
 
@@ -44,6 +45,8 @@ class Predictor:
         # optional stateful filter of the stride-4 road map of a video stream (nets.road_stability);
         # None for single images (evaluation)
         self.road_filter = None
+        # per-frame input gain toward the training frames' brightness (nets.preprocess.ExposureNorm); None: off
+        self.exposure: ExposureNorm | None = default_exposure()
         self.choice_reason = choice_reason or f"{backend.name} requested"
 
     @property
@@ -93,7 +96,7 @@ class Predictor:
                 raise ValueError("a frame must be a non-empty uint8 image (H, W[, 3]) in BGR order; got "
                                  f"{getattr(f, 'dtype', type(f))} {getattr(f, 'shape', '')}")
         t0 = time.perf_counter()
-        batch, letterboxes = to_input_tensor(frames_bgr, self.input_size)
+        batch, letterboxes = to_input_tensor(frames_bgr, self.input_size, self.exposure)
         t1 = time.perf_counter()
         det, road = self.backend.infer(batch)
         t2 = time.perf_counter()

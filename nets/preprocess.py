@@ -2,7 +2,9 @@
 
 A frame is resized keeping its aspect ratio and padded (grey 114, as YOLO) to
 the network input; `Letterbox` remembers the gain and padding so boxes and the
-road map can be mapped back to the original pixels.
+road map can be mapped back to the original pixels. At inference an optional
+`ExposureNorm` then brings a dark frame's brightness up toward the training
+frames' (configs/runtime.yaml `exposure`).
 """
 
 from __future__ import annotations
@@ -77,13 +79,70 @@ class Letterbox:
         return out
 
 
-def to_input_tensor(images_bgr: list[np.ndarray], input_size: tuple[int, int]) -> tuple[np.ndarray, list[Letterbox]]:
-    """BGR uint8 frames → (B, 3, H, W) float32 RGB in [0, 1], with their letterboxes."""
+@dataclass(frozen=True)
+class ExposureNorm:
+    """A per-frame gain that moves the frame's mean pixel value toward `target_mean`, within
+    [min_gain, max_gain]: the camera's auto-exposure, redone for the network.
+
+    Why: a network trained on daytime drives ranks a dusk frame's road and objects well but
+    scores them low (CamVid's dusk drive 0001TP averages 59 against 100-137 for the others;
+    docs/results/README.md), so lifting the frame back into the training range recovers most of
+    what a fixed threshold loses. `target_mean` is the training frames' mean, a property of the
+    weights; min_gain 1 leaves bright frames alone (clipped highlights cannot be recovered).
+    The gain is measured on the letterboxed content only (the grey padding is not the scene) and
+    applied with one lookup table, well under a millisecond on a 384x512 content.
+    """
+
+    target_mean: float
+    min_gain: float = 1.0
+    max_gain: float = 2.5
+
+    def __post_init__(self):
+        if not (0 < self.target_mean <= 255 and 0 < self.min_gain <= self.max_gain):
+            raise ValueError(f"exposure normalisation needs 0 < target_mean <= 255 and 0 < min_gain <= max_gain; "
+                             f"got target_mean={self.target_mean}, min_gain={self.min_gain}, "
+                             f"max_gain={self.max_gain}")
+
+    @classmethod
+    def from_config(cls, section: dict) -> ExposureNorm | None:
+        """configs/runtime.yaml `exposure` → a normaliser, or None when `enabled` is false."""
+        if not section["enabled"]:
+            return None
+        return cls(float(section["target_mean"]), float(section["min_gain"]), float(section["max_gain"]))
+
+    def apply(self, image: np.ndarray) -> tuple[np.ndarray, float]:
+        """(the BGR image times its gain, rounded and clipped to 0..255; the gain). A gain within 1 % of 1
+        is skipped. Pixels of exactly the padding grey neither count toward the mean nor change, so a frame
+        that arrives already letterboxed (evaluation's samples) gets the gain its scene alone would."""
+        sample = image[::4, ::4]  # every 4th pixel each way is plenty for a mean
+        scene = ~np.all(sample == PAD_VALUE, axis=-1)
+        mean = float(sample[scene].mean()) if scene.any() else self.target_mean
+        g = float(np.clip(self.target_mean / max(mean, 1.0), self.min_gain, self.max_gain))
+        if abs(g - 1.0) < 0.01:
+            return image, 1.0
+        lut = np.clip(np.rint(np.arange(256, dtype=np.float32) * g), 0, 255).astype(np.uint8)
+        out = cv2.LUT(image, lut)
+        if not scene.all():
+            out[np.all(image == PAD_VALUE, axis=-1)] = PAD_VALUE
+        return out, g
+
+
+def to_input_tensor(images_bgr: list[np.ndarray], input_size: tuple[int, int], exposure: ExposureNorm | None = None
+                    ) -> tuple[np.ndarray, list[Letterbox]]:
+    """BGR uint8 frames → (B, 3, H, W) float32 RGB in [0, 1], with their letterboxes; `exposure`
+    (None: off) scales each frame's letterboxed content by its gain, the padding stays PAD_VALUE."""
     boxes = [Letterbox.fit(im.shape[:2], input_size) for im in images_bgr]
     batch = np.empty((len(images_bgr), 3, *input_size), dtype=np.float32)
     for i, (im, lb) in enumerate(zip(images_bgr, boxes, strict=True)):
         if im.ndim == 2:
             im = cv2.cvtColor(im, cv2.COLOR_GRAY2BGR)
-        rgb = lb.apply(im)[:, :, ::-1]
+        boxed = lb.apply(im)
+        if exposure is not None:
+            (nh, nw), (left, top) = lb.new_shape, lb.pad
+            content = boxed[top:top + nh, left:left + nw]
+            lifted, gain = exposure.apply(content)
+            if gain != 1.0:
+                content[...] = lifted  # boxed is a fresh array: writing into it is safe
+        rgb = boxed[:, :, ::-1]
         np.multiply(rgb.transpose(2, 0, 1), 1 / 255.0, out=batch[i], casting="unsafe")
     return batch, boxes

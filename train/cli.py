@@ -44,6 +44,9 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--exclude-sequences", metavar="SEQ[,SEQ]", help="camvid: leave these driving sequences out")
     p.add_argument("--data-config", default="configs/data/camvid.yaml", help="camvid: dataset config YAML")
     p.add_argument("--json", type=Path, help="write the scores as JSON")
+    p.add_argument("--exposure", choices=("on", "off"), default="on",
+                   help="input brightness normalisation of configs/runtime.yaml `exposure`, as deployed (default on); "
+                        "off scores the frames as they are")
     p.set_defaults(func=cmd_eval)
 
     add_kitti_commands(sub)
@@ -86,10 +89,13 @@ def eval_camvid(args) -> int:
     from .evaluate import format_report
 
     predictor = load_predictor(args.weights, backend=args.backend, conf=0.001, iou=0.6, precision=args.precision)
-    print(f"backend: {predictor.choice_reason}")
+    if args.exposure == "off":
+        predictor.exposure = None
+    print(f"backend: {predictor.choice_reason}; exposure normalisation: {describe_exposure(predictor.exposure)}")
     report = evaluate_camvid(predictor, args.data_config, root=args.root, split=args.split, sequences=args.sequences,
                              exclude_sequences=args.exclude_sequences)
-    report.update(weights=str(args.weights or "bundled"), precision=args.precision)
+    report.update(weights=str(args.weights or "bundled"), precision=args.precision,
+                  exposure=describe_exposure(predictor.exposure))
     print(format_report(report, f"CamVid {report['split']}"))
     print(f"  frames per sequence: {report['sequences']}")
     if args.json:
@@ -98,3 +104,10 @@ def eval_camvid(args) -> int:
         atomic_write_text(args.json, json.dumps(report, indent=2))
         print(f"wrote {args.json}")
     return 0
+
+
+def describe_exposure(exposure) -> str:
+    """How the scored frames were brightened (nets.preprocess.ExposureNorm or None), for the report."""
+    if exposure is None:
+        return "off"
+    return f"target mean {exposure.target_mean:g}, gain {exposure.min_gain:g}-{exposure.max_gain:g}"

@@ -44,6 +44,8 @@ def _load_predictor(args: argparse.Namespace):
 
     predictor = load_predictor(weights=getattr(args, "weights", None), backend=getattr(args, "backend", None) or "auto",
                                precision=getattr(args, "precision", None) or "auto")
+    if getattr(args, "exposure", "on") == "off":  # eval's --exposure; submit-kitti deploys it as configured
+        predictor.exposure = None
     reason = getattr(predictor, "choice_reason", "")
     if reason:
         print(f"backend: {reason}")

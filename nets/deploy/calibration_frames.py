@@ -2,7 +2,8 @@
 
 Calibration ranges are only as good as the frames they are measured on, so the
 frames come from real footage and go through exactly the inference
-pre-processing (`nets.preprocess.to_input_tensor`: letterbox, RGB, [0, 1]).
+pre-processing (`nets.preprocess.to_input_tensor`: letterbox, the runtime config's exposure
+normalisation, RGB, [0, 1]).
 Spreading them over the whole source (rather than the first N) covers the
 lighting and scene changes of a clip. Everything here is plain numpy/OpenCV so it
 is tested without TensorRT or a GPU.
@@ -110,10 +111,13 @@ def _count_frames(cap) -> int:
 def calibration_batches(frames: list[np.ndarray], input_size: tuple[int, int]) -> Iterator[np.ndarray]:
     """One (1, 3, H, W) float32 batch per frame, pre-processed exactly as at inference.
 
-    Batch size 1 because the exported ONNX has a fixed batch of 1.
+    Batch size 1 because the exported ONNX has a fixed batch of 1. The exposure normalisation of
+    configs/runtime.yaml applies, as a Predictor's does, so the ranges are those of the inputs it feeds.
     """
+    from ..config import default_exposure
     from ..preprocess import to_input_tensor
 
+    exposure = default_exposure()
     for frame in frames:
-        batch, _ = to_input_tensor([frame], tuple(input_size))
+        batch, _ = to_input_tensor([frame], tuple(input_size), exposure)
         yield batch
