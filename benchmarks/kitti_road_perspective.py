@@ -21,6 +21,8 @@ def main(argv=None) -> int:
     ap.add_argument("--weights", default=None)
     ap.add_argument("--precisions", nargs="+", default=["fp32", "int8cpu"])
     ap.add_argument("--json", type=Path)
+    ap.add_argument("--exposure", choices=("on", "off"), default="on",
+                    help="input exposure normalisation of configs/runtime.yaml, as eval's --exposure")
     args = ap.parse_args(argv)
 
     from nets.config import load_yaml
@@ -31,11 +33,14 @@ def main(argv=None) -> int:
     report = {}
     for precision in args.precisions:
         predictor = load_predictor(args.weights, backend="onnxruntime", conf=0.001, iou=0.6, precision=precision)
+        if args.exposure == "off":
+            predictor.exposure = None
         cfg = {**load_yaml("configs/data/kitti_road.yaml"), "root": str(args.root)}
         ds = build_dataset(cfg, "all", predictor.input_size, predictor.road_classes, predictor.class_names,
                            augment=False)
         r = evaluate_dataset(predictor, ds, show_progress=False)
-        r.update(precision=precision, model=predictor.description, frames_scored=[Path(f[0]).name for f in ds.frames])
+        r.update(precision=precision, model=predictor.description, exposure=args.exposure,
+                 frames_scored=[Path(f[0]).name for f in ds.frames])
         print(format_report(r, f"KITTI Road training, perspective ({precision})"))
         report[precision] = r
     if args.json:

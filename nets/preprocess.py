@@ -114,16 +114,21 @@ class ExposureNorm:
         """(the BGR image times its gain, rounded and clipped to 0..255; the gain). A gain within 1 % of 1
         is skipped. Pixels of exactly the padding grey neither count toward the mean nor change, so a frame
         that arrives already letterboxed (evaluation's samples) gets the gain its scene alone would."""
-        sample = image[::4, ::4]  # every 4th pixel each way is plenty for a mean
-        scene = ~np.all(sample == PAD_VALUE, axis=-1)
-        mean = float(sample[scene].mean()) if scene.any() else self.target_mean
+        # every 4th pixel each way is plenty for a mean; OpenCV's masked mean on a contiguous copy of those
+        # is ~10x faster than numpy's boolean indexing (about 0.1 ms on a 384x512 content)
+        sample = np.ascontiguousarray(image[::4, ::4])
+        grey = cv2.inRange(sample, (PAD_VALUE,) * 3, (PAD_VALUE,) * 3)  # 255 on padding-grey pixels
+        n_grey = cv2.countNonZero(grey)
+        if n_grey == grey.size:
+            return image, 1.0
+        mean = float(np.mean(cv2.mean(sample, mask=cv2.bitwise_not(grey))[:3]))
         g = float(np.clip(self.target_mean / max(mean, 1.0), self.min_gain, self.max_gain))
         if abs(g - 1.0) < 0.01:
             return image, 1.0
         lut = np.clip(np.rint(np.arange(256, dtype=np.float32) * g), 0, 255).astype(np.uint8)
         out = cv2.LUT(image, lut)
-        if not scene.all():
-            out[np.all(image == PAD_VALUE, axis=-1)] = PAD_VALUE
+        if n_grey:
+            out[cv2.inRange(image, (PAD_VALUE,) * 3, (PAD_VALUE,) * 3) > 0] = PAD_VALUE
         return out, g
 
 
