@@ -12,7 +12,8 @@ On top of it, per track id:
   it was matched in `confirm_frames` frames (one-frame false positives never warn);
 - plausibility: its score must reach `distance_conf`, its bottom edge must stand
   on the road (road probability just below it) and its footprint must be as wide
-  as such an object can be at that distance (`plausible_width_m`);
+  as such an object can be at that distance (`plausible_width_m`), and its box as
+  tall (`plausible_height_m`: a car box on a knee-high barrier is not a car);
 - range: a RangeFilter (app/collision.py) on its road position, over the frames'
   time stamps, gives the smoothed distance, the closing speed and the TTC.
 Without a road-plane homography there are IDs but no distance, speed, TTC or
@@ -68,6 +69,7 @@ class TrackingConfig:
     confirm_frames: int
     distance_conf: float
     plausible_width_m: tuple[tuple[str, float, float], ...]
+    plausible_height_m: tuple[tuple[str, float, float], ...]
     require_on_road: bool
     road_probe_rows: int
     road_min_fraction: float
@@ -81,15 +83,19 @@ class TrackingConfig:
         # every key is read from the merged runtime config: configs/runtime.yaml is the one home of the defaults
         t = config["tracking"]
         bt = {k: t[k] for k in _BYTETRACK_KEYS}
-        widths = []
-        for name, pair in t["plausible_width_m"].items():
-            if not (isinstance(pair, (list, tuple)) and len(pair) == 2 and 0 <= float(pair[0]) < float(pair[1])):
-                raise UserError(f"runtime config tracking.plausible_width_m.{name} must be [min, max] metres with "
-                                f"0 <= min < max, got {pair!r}")
-            widths.append((str(name), float(pair[0]), float(pair[1])))
+        ranges = {}
+        for key in ("plausible_width_m", "plausible_height_m"):
+            ranges[key] = []
+            for name, pair in t[key].items():
+                if not (isinstance(pair, (list, tuple)) and len(pair) == 2
+                        and 0 <= float(pair[0]) < float(pair[1])):
+                    raise UserError(f"runtime config tracking.{key}.{name} must be [min, max] metres with "
+                                    f"0 <= min < max, got {pair!r}")
+                ranges[key].append((str(name), float(pair[0]), float(pair[1])))
         try:
             out = cls(bytetrack=bt, confirm_frames=int(t["confirm_frames"]),
-                      distance_conf=float(t["distance_conf"]), plausible_width_m=tuple(widths),
+                      distance_conf=float(t["distance_conf"]), plausible_width_m=tuple(ranges["plausible_width_m"]),
+                      plausible_height_m=tuple(ranges["plausible_height_m"]),
                       require_on_road=bool(t["require_on_road"]),
                       road_probe_rows=int(t["road_probe_rows"]),
                       road_min_fraction=float(t["road_min_fraction"]),
@@ -105,10 +111,17 @@ class TrackingConfig:
         return out
 
     def width_range(self, class_name: str) -> tuple[float, float] | None:
-        for name, lo, hi in self.plausible_width_m:
-            if name == class_name:
-                return lo, hi
-        return None
+        return _range_of(self.plausible_width_m, class_name)
+
+    def height_range(self, class_name: str) -> tuple[float, float] | None:
+        return _range_of(self.plausible_height_m, class_name)
+
+
+def _range_of(ranges: tuple[tuple[str, float, float], ...], class_name: str) -> tuple[float, float] | None:
+    for name, lo, hi in ranges:
+        if name == class_name:
+            return lo, hi
+    return None
 
 
 @dataclass
@@ -347,8 +360,17 @@ class ObjectTracker:
             reason = "low score"
         else:
             width = float(box_ground_width_m(homography, track.box)[0])
+            heights = cfg.height_range(track.class_name)
+            # the box's height in metres at the depth of its bottom edge: there a pixel spans as many metres
+            # up as across (square pixels), and the ground width gives metres per pixel across. A box on a
+            # knee-high barrier or a kerb is as wide as a car but far too low for one.
+            x1, y1, x2, y2 = (float(v) for v in track.box)
+            height = width * (y2 - y1) / max(x2 - x1, 1e-6)  # (a box cut by the frame's top is still taller
+            # than the camera's mounting height, since the frame's top ray climbs away from the road)
             if not widths[0] <= width <= widths[1]:
                 reason = f"implausible width {width:.1f} m"
+            elif heights is not None and not heights[0] <= height <= heights[1]:
+                reason = f"implausible height {height:.1f} m"
             elif cfg.require_on_road and not self._on_road(track.box, perception, road_threshold):
                 reason = "not on the road"
         if memory.range is None:

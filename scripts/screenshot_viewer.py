@@ -40,7 +40,8 @@ def main() -> int:
     parser.add_argument("--source", default=str(SAMPLE_CLIP))
     parser.add_argument("--weights", help=f"default {DEFAULT_WEIGHTS.relative_to(ROOT)} (random-init if missing)")
     parser.add_argument("--backend", default="auto")
-    parser.add_argument("--calib", default=str(ROOT / "configs" / "camera" / "example_dashcam.yaml"),
+    # the camera estimated for the bundled clip: another one (example_dashcam.yaml) gives it wrong distances
+    parser.add_argument("--calib", default=str(ROOT / "configs" / "camera" / "udacity_highway_clips.yaml"),
                         help="calibration for the bird's-eye view ('' for none)")
     parser.add_argument("--seconds", type=float, default=5.0, help="play this long before the grab")
     parser.add_argument("--size", default="1600x900", help="window size WxH")

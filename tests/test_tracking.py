@@ -188,6 +188,23 @@ def test_confirmation_and_plausibility_gate_nearest(homography):
     assert off_road.tracks[0].unmeasured == "not on the road" and off_road.nearest() is None
 
 
+def test_a_box_too_low_for_a_car_drives_no_distance(homography):
+    """The box's height in metres is its ground width times its pixel aspect: a car 1.8 m wide whose box is
+    0.5 of that tall stands 0.9 m high (under car's 1.1 m floor), at 0.7 of it 1.26 m (a car). A median
+    barrier boxed as a car, 2.4 m wide and a quarter of that tall, is the case from the sample clip."""
+    def measured(x_m, z_m, width_m, ratio):
+        tr = tracker(tracking__confirm_frames=1)
+        row = [*ground_box(homography, x_m, z_m, width_m, height_ratio=ratio), 0.9, 0]
+        return tr.update(0.0, perception([row]), 0.5, homography, 0).tracks[0]
+
+    assert measured(0.0, 12.0, 1.8, 0.5).unmeasured == "implausible height 0.9 m"
+    car = measured(0.0, 12.0, 1.8, 0.7)
+    assert car.measured and car.distance_m == pytest.approx(12.0, abs=0.2)
+    barrier = measured(-1.0, 4.4, 2.4, 0.25)
+    assert barrier.unmeasured == "implausible height 0.6 m" and not barrier.measured
+    assert measured(0.0, 12.0, 1.8, 3.0).unmeasured.startswith("implausible height 5.")  # ~5.4 m: no car is that tall
+
+
 def test_seek_back_starts_the_tracker_afresh(homography):
     tr = tracker()
     for i in range(5):
@@ -224,6 +241,10 @@ def test_bad_tracking_config_is_a_user_error():
     config = load_runtime_config()
     config["tracking"]["plausible_width_m"] = {"car": [3, 1]}
     with pytest.raises(UserError, match="plausible_width_m.car"):
+        TrackingConfig.from_config(config)
+    config = load_runtime_config()
+    config["tracking"]["plausible_height_m"] = {"pedestrian": [2.0]}
+    with pytest.raises(UserError, match="plausible_height_m.pedestrian"):
         TrackingConfig.from_config(config)
 
 
