@@ -363,10 +363,10 @@ class ObjectTracker:
             heights = cfg.height_range(track.class_name)
             # the box's height in metres at the depth of its bottom edge: there a pixel spans as many metres
             # up as across (square pixels), and the ground width gives metres per pixel across. A box on a
-            # knee-high barrier or a kerb is as wide as a car but far too low for one.
+            # knee-high barrier or a kerb is as wide as a car but far too low for one. (A box cut by the
+            # frame's top still measures above the camera's mounting height: the top ray climbs.)
             x1, y1, x2, y2 = (float(v) for v in track.box)
-            height = width * (y2 - y1) / max(x2 - x1, 1e-6)  # (a box cut by the frame's top is still taller
-            # than the camera's mounting height, since the frame's top ray climbs away from the road)
+            height = width * (y2 - y1) / max(x2 - x1, 1e-6)
             if not widths[0] <= width <= widths[1]:
                 reason = f"implausible width {width:.1f} m"
             elif heights is not None and not heights[0] <= height <= heights[1]:

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from core.config import ConfigError
+
 PAD_VALUE = 114
 
 
@@ -108,7 +110,10 @@ class ExposureNorm:
         """configs/runtime.yaml `exposure` → a normaliser, or None when `enabled` is false."""
         if not section["enabled"]:
             return None
-        return cls(float(section["target_mean"]), float(section["min_gain"]), float(section["max_gain"]))
+        try:
+            return cls(float(section["target_mean"]), float(section["min_gain"]), float(section["max_gain"]))
+        except (TypeError, ValueError) as e:
+            raise ConfigError(f"runtime config exposure: {e} (see configs/runtime.yaml)") from None
 
     def apply(self, image: np.ndarray) -> tuple[np.ndarray, float]:
         """(the BGR image times its gain, rounded and clipped to 0..255; the gain). A gain within 1 % of 1

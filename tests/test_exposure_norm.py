@@ -73,6 +73,16 @@ def test_bad_settings_are_refused(bad):
         ExposureNorm(**{"target_mean": 100.0, **bad})
 
 
+def test_a_bad_runtime_config_section_is_a_config_error_naming_it():
+    from core.config import ConfigError
+
+    with pytest.raises(ConfigError, match="runtime config exposure"):
+        ExposureNorm.from_config({"enabled": True, "target_mean": 105, "min_gain": 3.0, "max_gain": 2.0})
+    with pytest.raises(ConfigError, match="runtime config exposure"):
+        ExposureNorm.from_config({"enabled": True, "target_mean": "bright", "min_gain": 1.0, "max_gain": 2.0})
+    assert ExposureNorm.from_config({"enabled": False, "target_mean": 105, "min_gain": 1.0, "max_gain": 2.5}) is None
+
+
 class RecordingBackend:
     """A backend that remembers the mean of each input tensor and returns no boxes and an empty road map."""
 
