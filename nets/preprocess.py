@@ -130,11 +130,17 @@ class ExposureNorm:
         g = float(np.clip(self.target_mean / max(mean, 1.0), self.min_gain, self.max_gain))
         if abs(g - 1.0) < 0.01:
             return image, 1.0
-        lut = np.clip(np.rint(np.arange(256, dtype=np.float32) * g), 0, 255).astype(np.uint8)
-        out = cv2.LUT(image, lut)
+        out = scale_brightness(image, g)
         if n_grey:
             out[cv2.inRange(image, (PAD_VALUE,) * 3, (PAD_VALUE,) * 3) > 0] = PAD_VALUE
         return out, g
+
+
+def scale_brightness(image: np.ndarray, gain: float) -> np.ndarray:
+    """Every channel value times `gain`, rounded and clipped to 0..255 (a lookup table: one pass). Shared by
+    the inference-time ExposureNorm and the training-time exposure augmentation (train/augment.py)."""
+    lut = np.clip(np.rint(np.arange(256, dtype=np.float32) * gain), 0, 255).astype(np.uint8)
+    return cv2.LUT(image, lut)
 
 
 def to_input_tensor(images_bgr: list[np.ndarray], input_size: tuple[int, int], exposure: ExposureNorm | None = None

@@ -4,8 +4,8 @@ import cv2
 import numpy as np
 import pytest
 
-from nets.preprocess import PAD_VALUE, Letterbox
-from train.augment import AugmentParams, augment, crop_boxes, letterbox_sample, mosaic, scale_brightness
+from nets.preprocess import PAD_VALUE, Letterbox, scale_brightness
+from train.augment import AugmentParams, augment, crop_boxes, letterbox_sample, mosaic
 from train.sample import IGNORE, Sample
 
 INPUT = (96, 160)  # network (height, width): the 4:3 fixture is padded left and right

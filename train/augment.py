@@ -21,7 +21,7 @@ import cv2
 import numpy as np
 
 from core.config import ConfigError, unknown_key_message
-from nets.preprocess import PAD_VALUE, Letterbox
+from nets.preprocess import PAD_VALUE, Letterbox, scale_brightness
 from train.sample import IGNORE, Sample
 
 
@@ -247,12 +247,6 @@ def letterbox_sample(sample: Sample, input_size: tuple[int, int], min_box_size: 
             keep = ((boxes[:, 2] - boxes[:, 0]) >= min_box_size) & ((boxes[:, 3] - boxes[:, 1]) >= min_box_size)
             boxes, classes = boxes[keep], classes[keep]
     return Sample(image, road, boxes.astype(np.float32) if boxes is not None else None, classes, sample.source)
-
-
-def scale_brightness(image: np.ndarray, gain: float) -> np.ndarray:
-    """Every channel value times `gain`, rounded and clipped to 0..255 (a lookup table: one pass)."""
-    lut = np.clip(np.rint(np.arange(256, dtype=np.float32) * gain), 0, 255).astype(np.uint8)
-    return cv2.LUT(image, lut)
 
 
 def jitter_hsv(image: np.ndarray, gains: np.ndarray) -> np.ndarray:
