@@ -62,7 +62,7 @@ class ViewerSession:
         self.paced = None if self.info.live else PacedSource(source, speed, fallback_fps=fallback_fps)
         self.renderer = ShapesOnlyRenderer(layers=layers, config=config)
         self.distance_for = distance_for or (lambda session, result: None)
-        self.annotator = Annotator(self.renderer, lambda result: self.distance_for(self, result), self.hud_text)
+        self.annotator = Annotator(self.renderer, self._estimator_for, self.hud_text)
         self.recorder = RecordingSink(self.info.fps or fallback_fps, config, compose=self.annotator.composed)
         # one frame per queue: the stages still overlap, and the frame on screen stays close to the newest
         # read (a replay slower than its pace waits in fewer queued frames; a pause or seek answers sooner)
@@ -71,13 +71,22 @@ class ViewerSession:
         self.pipeline = Pipeline(self.paced or source, predictor, sinks=[self.recorder], renderer=self.renderer,
                                  thresholds=thresholds, at_end="loop" if loop else "pause", queue_size=1,
                                  config=config, name="viewer", tracker=ObjectTracker.from_config(config),
-                                 homography_for=lambda result: getattr(self.distance_for(self, result),
-                                                                       "homography", None))
+                                 homography_for=self._homography_for)
         self.passes = PassCounter(self.pipeline.stats, self.paced or source)
         self.pipeline.sinks.append(self.passes)
         self.bridge = PipelineBridge(parent=parent)
         self.bridge.attach(self.pipeline)
         self.shown_index: int | None = None  # the frame on screen (the window sets it as it shows one)
+
+    def _estimator_for(self, result):
+        """The DistanceEstimator for this frame, or None: looked up through the session so a calibration
+        loaded while playing applies from the next frame."""
+        return self.distance_for(self, result)
+
+    def _homography_for(self, result):
+        """The frame's image-to-ground homography (the tracker measures heights and widths with it), or None.
+        Only a GroundDistance carries one; the DistanceEstimator protocol asks for distance_m alone."""
+        return getattr(self._estimator_for(result), "homography", None)
 
     # --- what it is ------------------------------------------------------------------------------------------------
     @property
