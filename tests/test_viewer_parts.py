@@ -29,6 +29,7 @@ from app.viewer.session_manager import SessionManager
 from app.viewer.settings import ViewerSettings
 from app.viewer.status_bar import pace_text
 from app.viewer.transport import next_speed
+from core.config import ConfigError
 from core.errors import UserError
 from stand_ins import video_stamps
 
@@ -556,3 +557,18 @@ def test_a_dropped_calib_file_opens_as_a_calibration_and_anything_else_as_a_sour
         window.dropEvent(QDropEvent(QPoint(5, 5), Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier))
     assert opened == [("calibration", str(tmp_path / "um_000051.txt")), ("calibration", str(tmp_path / "camera.YAML")),
                       ("source", str(tmp_path / "clip.mp4"))]
+
+
+def test_runtime_yaml_states_every_viewer_default():
+    """configs/runtime.yaml's viewer section is where users look for the viewer's settings: it names every one,
+    with the value the code falls back to (so the YAML and the dataclass cannot drift apart)."""
+    from dataclasses import fields
+
+    section = load_runtime_config()["viewer"]
+    assert set(section) == {f.name for f in fields(ViewerSettings)}
+    assert ViewerSettings.from_config({"viewer": section}) == ViewerSettings()
+
+
+def test_unknown_viewer_setting_is_named():
+    with pytest.raises(ConfigError, match="unknown key 'widow_size' \\(did you mean 'window_size'\\?\\)"):
+        ViewerSettings.from_config({"viewer": {"widow_size": [800, 600]}})

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
 
-from core.config import ConfigError
+from core.config import ConfigError, check_keys
 
 
 def _default_footprints() -> dict[str, tuple[float, float]]:
@@ -53,10 +53,7 @@ class ViewerSettings:
         """From the runtime config's `viewer:` section (unknown keys are an error), then `overrides`."""
         section = dict((config or {}).get("viewer") or {})
         section.update(overrides)
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(section) - known)
-        if unknown:
-            raise ConfigError(f"unknown viewer settings {unknown}; known: {sorted(known)}")
+        check_keys(section, [f.name for f in fields(cls)], "viewer settings")
         for key in ("speeds", "window_size", "video_suffixes", "recording_codecs", "compact_size"):
             if key in section:
                 section[key] = tuple(section[key])
