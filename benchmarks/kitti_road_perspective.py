@@ -16,13 +16,14 @@ from benchmarks.report import write_json_report
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    from nets.cli_options import exposure_options
+
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
+                                 parents=[exposure_options()])
     ap.add_argument("--root", type=Path, default=Path("../shared/data/kitti_road"))
     ap.add_argument("--weights", default=None)
     ap.add_argument("--precisions", nargs="+", default=["fp32", "int8cpu"])
     ap.add_argument("--json", type=Path)
-    ap.add_argument("--exposure", choices=("on", "off"), default="on",
-                    help="input exposure normalisation of configs/runtime.yaml, as eval's --exposure")
     args = ap.parse_args(argv)
 
     from nets.config import load_yaml

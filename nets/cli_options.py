@@ -61,6 +61,16 @@ def device_options() -> argparse.ArgumentParser:
     return parser
 
 
+def exposure_options() -> argparse.ArgumentParser:
+    """--exposure on|off: scoring commands (eval, the KITTI perspective benchmark) run the input exposure
+    normalisation of configs/runtime.yaml as deployed, or switch it off to score frames as they come."""
+    parser, p = _parent(MODEL_GROUP)
+    p.add_argument("--exposure", choices=("on", "off"), default="on",
+                   help="input brightness normalisation of configs/runtime.yaml `exposure`, as deployed "
+                        "(default on); off scores the frames as they are")
+    return parser
+
+
 def predictor_options(backend_help: str = BACKEND_HELP, device: bool = True) -> argparse.ArgumentParser:
     """--weights, --backend, --precision and (device=True) --device: what nets.predictor.load_predictor takes."""
     parents = [weights_options(), backend_options(backend_help), precision_options()]

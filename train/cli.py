@@ -6,7 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
-from nets.cli_options import backend_options, precision_options, weights_options
+from nets.cli_options import backend_options, exposure_options, precision_options, weights_options
 
 from .cli_kitti import add_kitti_commands, kitti_eval_options
 
@@ -33,7 +33,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("eval", help="score a model on CamVid (road + boxes) or KITTI Road (BEV benchmark)",
-                       parents=[weights_options(), backend_options(), precision_options(), kitti_eval_options()])
+                       parents=[weights_options(), backend_options(), precision_options(), exposure_options(),
+                                kitti_eval_options()])
     p.add_argument("--dataset", choices=DATASETS, required=True)
     p.add_argument("--root", type=Path, help="dataset root (camvid: the folder with train/ val/; "
                                              "kitti-road: data_road with training/ testing/)")
@@ -44,9 +45,6 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--exclude-sequences", metavar="SEQ[,SEQ]", help="camvid: leave these driving sequences out")
     p.add_argument("--data-config", default="configs/data/camvid.yaml", help="camvid: dataset config YAML")
     p.add_argument("--json", type=Path, help="write the scores as JSON")
-    p.add_argument("--exposure", choices=("on", "off"), default="on",
-                   help="input brightness normalisation of configs/runtime.yaml `exposure`, as deployed (default on); "
-                        "off scores the frames as they are")
     p.set_defaults(func=cmd_eval)
 
     add_kitti_commands(sub)
