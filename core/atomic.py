@@ -11,13 +11,15 @@
 Why the same folder: os.replace is atomic only within one file system, and a
 reader (a player, `run.py infer`, a benchmark server) must never see a
 half-written file under the final name. A Ctrl-C, a crash or a full disk leaves
-the old file (if any) untouched and at most a `.partial` file beside it.
+the old file (if any) untouched and at most a `.partial` file beside it; a kill
+that gave no chance to clean up leaves one that the next write of that output removes.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -28,10 +30,54 @@ from .output_paths import UnsafeOutputError
 PARTIAL_TAG = ".partial-"
 
 
+STALE_AFTER_S = 60.0  # a partial file untouched this long, of a process that is gone, was left by a kill
+
+
 def partial_path(path: str | Path) -> Path:
-    """A temporary name beside `path` that keeps its suffix (cv2 picks the container/image format from it)."""
+    """A temporary name beside `path` that keeps its suffix (cv2 picks the container/image format from it).
+
+    Also removes what earlier writers of the same `path` left when they were killed without a chance to clean
+    up (SIGKILL, the OOM killer, a power cut): hidden partial files whose process no longer exists."""
     path = Path(path)
+    sweep_stale_partials(path)
     return path.with_name(f".{path.name}{PARTIAL_TAG}{os.getpid()}{path.suffix}")
+
+
+def sweep_stale_partials(path: str | Path, now: float | None = None) -> list[Path]:
+    """Remove `.{name}.partial-<pid>...` files and folders beside `path` whose process is gone and that were not
+    touched for STALE_AFTER_S (a writer on another machine sharing the folder still touches its file).
+    Returns what was removed; a leftover that cannot be removed is left alone."""
+    path = Path(path)
+    now = time.time() if now is None else now
+    removed = []
+    prefix = f".{path.name}{PARTIAL_TAG}"
+    try:
+        candidates = [p for p in path.parent.iterdir() if p.name.startswith(prefix)]
+    except OSError:
+        return removed  # no folder yet, or not listable: nothing of ours can be there
+    for leftover in candidates:
+        pid_text = leftover.name[len(prefix):].split(".", 1)[0]
+        if not pid_text.isdigit() or int(pid_text) == os.getpid() or _process_exists(int(pid_text)):
+            continue
+        try:
+            if now - leftover.stat().st_mtime < STALE_AFTER_S:
+                continue
+        except OSError:
+            continue
+        discard(leftover)
+        if not leftover.exists():
+            removed.append(leftover)
+    return removed
+
+
+def _process_exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError, OSError):
+        return True  # someone else's process, or cannot tell: keep the file
+    return True
 
 
 def commit(tmp: str | Path, path: str | Path, sync: bool = True) -> Path:
@@ -118,6 +164,7 @@ def atomic_folder(path: str | Path) -> Iterator[Path]:
         what = "a file" if not path.is_dir() else "a folder that already holds files"
         raise UnsafeOutputError(f"{path} is {what}; give a new or empty folder (nothing was written)")
     path.parent.mkdir(parents=True, exist_ok=True)
+    sweep_stale_partials(path)
     tmp = path.with_name(f".{path.name}{PARTIAL_TAG}{os.getpid()}")
     discard(tmp)
     tmp.mkdir()

@@ -56,6 +56,31 @@ def test_atomic_path_replaces_on_success_and_keeps_the_old_file_on_failure(tmp_p
     assert video_stamps(tmp_path / "clip.mp4") == [0, 1, 2]
 
 
+def test_the_next_write_removes_the_partial_file_a_sigkilled_writer_left(tmp_path):
+    """SIGKILL gives no chance to clean up: the hidden partial file stays until the next write of that output."""
+    target = tmp_path / "summary.json"
+    writer = subprocess.Popen([sys.executable, "-c", (
+        "import sys, time; sys.path.insert(0, sys.argv[1]); from core.atomic import atomic_open\n"
+        "with atomic_open(sys.argv[2]) as f:\n    f.write('half'); f.flush(); print('writing', flush=True); "
+        "time.sleep(60)"), str(Path(run.__file__).parent), str(target)], stdout=subprocess.PIPE, text=True)
+    assert writer.stdout.readline().strip() == "writing"
+    writer.kill()
+    writer.wait(timeout=10)
+    leftover = tmp_path / f".summary.json.partial-{writer.pid}.json"
+    assert leftover.exists() and not target.exists()
+    alive = tmp_path / f".summary.json.partial-{os.getppid()}.json"  # a live writer's (here: pytest's parent)
+    alive.write_text("live")
+    old = time.time() - 3600
+    for p in (leftover, alive):
+        os.utime(p, (old, old))
+    atomic_write_text(target, "{}")  # the dead writer's aged file goes; the live one's stays
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([alive.name, "summary.json"])
+    fresh = tmp_path / f".summary.json.partial-{writer.pid}.json"
+    fresh.write_text("just killed")  # recent: kept (its owner may be a process on another machine)
+    atomic_write_text(target, "{}")
+    assert fresh.exists() and alive.exists() and target.read_text() == "{}"
+
+
 def test_atomic_folder_appears_whole_or_not_at_all_and_refuses_a_populated_one(tmp_path):
     out = tmp_path / "sub"
     with pytest.raises(RuntimeError), atomic_folder(out) as tmp:
