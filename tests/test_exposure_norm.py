@@ -99,7 +99,7 @@ class RecordingBackend:
 
 def test_a_predictor_starts_with_the_runtime_configs_normaliser_and_can_turn_it_off():
     shipped = default_exposure()
-    assert shipped is not None and shipped.min_gain == 1.0 and 60 < shipped.target_mean < 160
+    assert shipped is not None and shipped.min_gain == 1.0 and 40 < shipped.target_mean < 160
     predictor = Predictor(RecordingBackend())
     assert predictor.exposure == shipped
     dark = flat(30, 64, 64)
