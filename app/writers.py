@@ -14,7 +14,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from core.atomic import commit, discard, partial_path
+from core.atomic import commit, discard, fresh_partial_path, partial_path, sweep_stale_partials
 from core.errors import BadInputError, OutputError
 from core.output_paths import refuse_suffix
 
@@ -38,7 +38,7 @@ class VideoWriter:
         self._writer: cv2.VideoWriter | None = None
         # written under a temporary name beside the target, renamed on close once read back: a crash, a
         # signal or a full disk never leaves an unplayable file under the final name or replaces an old one
-        self._tmp = partial_path(self.path)
+        self._tmp = fresh_partial_path(self.path)
         self.stall_frames = max(1, int(cfg["stall_check_frames"]))
         self._last_size = -1
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -143,6 +143,7 @@ class MaskWriter:
         cfg = (config or load_runtime_config())["writers"]
         self.folder = Path(folder)
         self.folder.mkdir(parents=True, exist_ok=True)
+        sweep_stale_partials(self.folder)  # once here: write() names each frame's file without listing the folder
         self.probabilities = probabilities
         self._params = [cv2.IMWRITE_PNG_COMPRESSION, int(cfg["png_compression"])]
         self.frames_written = 0
@@ -180,7 +181,7 @@ class JsonLinesWriter:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         # lines go to a temporary file beside the target; commit() (or finish()) renames it into place
-        self._tmp = partial_path(self.path)
+        self._tmp = fresh_partial_path(self.path)
         try:
             self._file = open(self._tmp, "w", encoding="utf-8")
         except OSError as e:

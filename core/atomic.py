@@ -35,28 +35,35 @@ STALE_AFTER_S = 60.0  # a partial file untouched this long, of a process that is
 
 def partial_path(path: str | Path) -> Path:
     """A temporary name beside `path` that keeps its suffix (cv2 picks the container/image format from it).
-
-    Also removes what earlier writers of the same `path` left when they were killed without a chance to clean
-    up (SIGKILL, the OOM killer, a power cut): hidden partial files whose process no longer exists."""
+    Pure naming, cheap enough per frame; `fresh_partial_path` also clears what killed writers left."""
     path = Path(path)
-    sweep_stale_partials(path)
     return path.with_name(f".{path.name}{PARTIAL_TAG}{os.getpid()}{path.suffix}")
 
 
-def sweep_stale_partials(path: str | Path, now: float | None = None) -> list[Path]:
-    """Remove `.{name}.partial-<pid>...` files and folders beside `path` whose process is gone and that were not
-    touched for STALE_AFTER_S (a writer on another machine sharing the folder still touches its file).
-    Returns what was removed; a leftover that cannot be removed is left alone."""
+def fresh_partial_path(path: str | Path) -> Path:
+    """partial_path(path), after removing what earlier writers of the same `path` left when they were killed
+    without a chance to clean up (SIGKILL, the OOM killer, a power cut). For opening one output; a writer of
+    many files in one folder sweeps the folder once (`sweep_stale_partials(folder)`) and names each file with
+    partial_path, so a frame costs no directory listing."""
     path = Path(path)
+    sweep_stale_partials(path.parent, path.name)
+    return partial_path(path)
+
+
+def sweep_stale_partials(folder: str | Path, name: str | None = None, now: float | None = None) -> list[Path]:
+    """Remove hidden partial files and folders (`.{name}.partial-<pid>...`; any name when `name` is None) in
+    `folder` whose process is gone and that were not touched for STALE_AFTER_S (a writer on another machine
+    sharing the folder still touches its file). Returns what was removed; what cannot be removed stays."""
+    folder = Path(folder)
     now = time.time() if now is None else now
     removed = []
-    prefix = f".{path.name}{PARTIAL_TAG}"
+    prefix = f".{name}{PARTIAL_TAG}" if name is not None else "."
     try:
-        candidates = [p for p in path.parent.iterdir() if p.name.startswith(prefix)]
+        candidates = [p for p in folder.iterdir() if p.name.startswith(prefix) and PARTIAL_TAG in p.name]
     except OSError:
         return removed  # no folder yet, or not listable: nothing of ours can be there
     for leftover in candidates:
-        pid_text = leftover.name[len(prefix):].split(".", 1)[0]
+        pid_text = leftover.name.rsplit(PARTIAL_TAG, 1)[1].split(".", 1)[0]
         if not pid_text.isdigit() or int(pid_text) == os.getpid() or _process_exists(int(pid_text)):
             continue
         try:
@@ -110,7 +117,7 @@ def atomic_path(path: str | Path, sync: bool = True) -> Iterator[Path]:
     """Yield a temporary path beside `path`; on a normal exit it replaces `path`, on an exception it is removed."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = partial_path(path)
+    tmp = fresh_partial_path(path)
     discard(tmp)
     try:
         yield tmp
@@ -164,7 +171,7 @@ def atomic_folder(path: str | Path) -> Iterator[Path]:
         what = "a file" if not path.is_dir() else "a folder that already holds files"
         raise UnsafeOutputError(f"{path} is {what}; give a new or empty folder (nothing was written)")
     path.parent.mkdir(parents=True, exist_ok=True)
-    sweep_stale_partials(path)
+    sweep_stale_partials(path.parent, path.name)
     tmp = path.with_name(f".{path.name}{PARTIAL_TAG}{os.getpid()}")
     discard(tmp)
     tmp.mkdir()

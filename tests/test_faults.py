@@ -21,7 +21,7 @@ from core.output_paths import UnsafeOutputError, refuse_unsafe_outputs
 from nets.config import load_model_config
 from nets.deploy.onnx_export import export_onnx
 from nets.model import PerceptionNet
-from stand_ins import stamped_image, video_stamps, write_stamped_video
+from stand_ins import StandIn, stamped_image, video_stamps, write_stamped_video
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -79,6 +79,33 @@ def test_the_next_write_removes_the_partial_file_a_sigkilled_writer_left(tmp_pat
     fresh.write_text("just killed")  # recent: kept (its owner may be a process on another machine)
     atomic_write_text(target, "{}")
     assert fresh.exists() and alive.exists() and target.read_text() == "{}"
+
+
+def test_a_mask_folder_is_swept_once_when_its_writer_opens(tmp_path, monkeypatch):
+    """A mask writer names thousands of files: it clears killed writers' leftovers once, not once a frame."""
+    import app.writers
+    import core.atomic
+    from app.frames import Frame, FrameResult
+
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait(timeout=30)
+    leftover = tmp_path / f".000007.png.partial-{gone.pid}.png"
+    leftover.write_bytes(b"half a png")
+    old = time.time() - 3600
+    os.utime(leftover, (old, old))
+    listed, real_sweep = [], core.atomic.sweep_stale_partials
+
+    def counting_sweep(*args, **kwargs):
+        listed.append(args)
+        return real_sweep(*args, **kwargs)
+
+    monkeypatch.setattr(core.atomic, "sweep_stale_partials", counting_sweep)
+    monkeypatch.setattr(app.writers, "sweep_stale_partials", counting_sweep)
+    writer = app.writers.MaskWriter(tmp_path)
+    assert not leftover.exists() and listed == [(tmp_path,)]
+    for i in range(5):
+        writer.write(FrameResult(Frame(i, 0.0, stamped_image(i)), StandIn()(stamped_image(i))))
+    assert listed == [(tmp_path,)] and sorted(p.name for p in tmp_path.iterdir()) == [f"{i:06d}.png" for i in range(5)]
 
 
 def test_atomic_folder_appears_whole_or_not_at_all_and_refuses_a_populated_one(tmp_path):
