@@ -16,7 +16,7 @@ from benchmarks.report import write_json_report
 
 
 def main(argv=None) -> int:
-    from nets.cli_options import exposure_options
+    from nets.cli_options import apply_exposure_option, exposure_options
 
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
                                  parents=[exposure_options()])
@@ -34,8 +34,7 @@ def main(argv=None) -> int:
     report = {}
     for precision in args.precisions:
         predictor = load_predictor(args.weights, backend="onnxruntime", conf=0.001, iou=0.6, precision=precision)
-        if args.exposure == "off":
-            predictor.exposure = None
+        apply_exposure_option(predictor, args)
         cfg = {**load_yaml("configs/data/kitti_road.yaml"), "root": str(args.root)}
         ds = build_dataset(cfg, "all", predictor.input_size, predictor.road_classes, predictor.class_names,
                            augment=False)

@@ -71,6 +71,13 @@ def exposure_options() -> argparse.ArgumentParser:
     return parser
 
 
+def apply_exposure_option(predictor, args: argparse.Namespace) -> None:
+    """--exposure off: the predictor scores frames as they come. A command without the option (submit-kitti)
+    keeps the normalisation as deployed."""
+    if getattr(args, "exposure", "on") == "off":
+        predictor.exposure = None
+
+
 def predictor_options(backend_help: str = BACKEND_HELP, device: bool = True) -> argparse.ArgumentParser:
     """--weights, --backend, --precision and (device=True) --device: what nets.predictor.load_predictor takes."""
     parents = [weights_options(), backend_options(backend_help), precision_options()]

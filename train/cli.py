@@ -6,7 +6,13 @@ import argparse
 import json
 from pathlib import Path
 
-from nets.cli_options import backend_options, exposure_options, precision_options, weights_options
+from nets.cli_options import (
+    apply_exposure_option,
+    backend_options,
+    exposure_options,
+    precision_options,
+    weights_options,
+)
 
 from .cli_kitti import add_kitti_commands, kitti_eval_options
 
@@ -87,8 +93,7 @@ def eval_camvid(args) -> int:
     from .evaluate import format_report
 
     predictor = load_predictor(args.weights, backend=args.backend, conf=0.001, iou=0.6, precision=args.precision)
-    if args.exposure == "off":
-        predictor.exposure = None
+    apply_exposure_option(predictor, args)
     print(f"backend: {predictor.choice_reason}; exposure normalisation: {describe_exposure(predictor.exposure)}")
     report = evaluate_camvid(predictor, args.data_config, root=args.root, split=args.split, sequences=args.sequences,
                              exclude_sequences=args.exclude_sequences)

@@ -40,12 +40,12 @@ def kitti_eval_options() -> argparse.ArgumentParser:
 
 
 def _load_predictor(args: argparse.Namespace):
+    from nets.cli_options import apply_exposure_option
     from nets.predictor import load_predictor
 
     predictor = load_predictor(weights=getattr(args, "weights", None), backend=getattr(args, "backend", None) or "auto",
                                precision=getattr(args, "precision", None) or "auto")
-    if getattr(args, "exposure", "on") == "off":  # eval's --exposure; submit-kitti deploys it as configured
-        predictor.exposure = None
+    apply_exposure_option(predictor, args)
     reason = getattr(predictor, "choice_reason", "")
     if reason:
         print(f"backend: {reason}")
