@@ -381,3 +381,14 @@ def test_recordings_use_the_first_codec_opencv_writes_here_and_say_which(qtbot, 
     cap.release()
     # FFmpeg reads MPEG-4 Part 2 back as FMP4
     assert fourcc.lower() in (("avc1", "h264") if can_write("avc1") else ("mp4v", "fmp4"))
+
+
+def test_a_codec_probe_that_fails_prints_nothing_here(capfd):
+    """A codec OpenCV cannot write makes FFmpeg print errors from C; the probe's child process keeps them."""
+    from app.viewer.codecs import can_write
+
+    can_write.cache_clear()
+    assert can_write("none") is False and can_write("mp4v") is True
+    assert can_write("avc1") in (True, False)  # no H.264 encoder in the pip wheels: FFmpeg's errors, kept away
+    captured = capfd.readouterr()
+    assert captured.err == "" and captured.out == ""

@@ -9,6 +9,7 @@ message, report an error and show the record controls on or off.
 from __future__ import annotations
 
 import re
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -22,6 +23,13 @@ def file_stem(spec: str, kind: str) -> str:
     return re.sub(r"[^A-Za-z0-9_-]+", "_", stem).strip("_") or "source"
 
 
+def _probe_codecs(codecs) -> None:
+    try:
+        recording_codec(codecs)  # fills codecs.can_write's cache
+    except OSError:
+        pass  # no codec writes here: said when the user records
+
+
 class Outputs:
     """output_dir: where files go unless a path is given; codecs: the recording codecs to try, in order.
     status(text, ms): a status-bar message; report(title, message): an error; show_recording(on): the record
@@ -31,6 +39,9 @@ class Outputs:
                  report: Callable[[str, str], None], show_recording: Callable[[bool], None]):
         self.output_dir, self.codecs = output_dir, tuple(codecs)
         self._status, self._report, self._show_recording = status, report, show_recording
+        # the codec probe takes a child process per codec (0.3-0.5 s each): run it now in the background, so
+        # the first click on Record does not freeze the window for it
+        threading.Thread(target=_probe_codecs, args=(self.codecs,), name="codec-probe", daemon=True).start()
 
     def path_for(self, session, suffix: str) -> Path:
         """output_dir/<source stem><suffix> (stem "viewer" without a session), absolute."""
