@@ -6,6 +6,7 @@ from __future__ import annotations
 from nets.predictor import load_predictor
 from scenes import make_scenes
 from train.camvid_eval import evaluate_camvid
+from train.evaluate import format_report
 
 
 def test_evaluate_camvid_scores_the_asked_split(tiny_onnx, tmp_path):
@@ -20,3 +21,6 @@ def test_evaluate_camvid_scores_the_asked_split(tiny_onnx, tmp_path):
     assert both["split"] == "train,val" and both["frames"] == 5
     assert sum(val["sequences"].values()) == 3
     assert val["det"]["per_class"]["car"]["instances"] == 3 and 0.0 <= val["road"]["IoU"] <= 1.0
+    # the scenes' car is 20 px tall in 96-px frames: under the KITTI-moderate height, so left out there
+    assert val["det_tall"]["min_height"] == 25 and val["det_tall"]["per_class"]["car"]["instances"] == 0
+    assert "objects >= 25 px tall (KITTI moderate height): mAP50 0.0000" in format_report(val, "val")

@@ -81,6 +81,37 @@ def test_wrong_class_is_a_false_positive():
     assert out["per_class"]["car"]["AP50"] == 0.0
 
 
+def test_min_height_ignores_short_objects_and_the_predictions_on_them():
+    """KITTI-moderate-style scoring: a 10-px-tall car is neither a miss nor, found, a hit; a short prediction
+    on no kept object is no false positive; a prediction on a kept object counts even when it is short."""
+    gt = np.array([box(10, 10, h=40), box(200, 50, h=10), box(300, 10, h=30)], np.float32)
+    classes = np.array([0, 0, 0])
+    found_tall = [box(10, 10, h=40, score=0.9)]
+    on_short = [box(200, 50, h=10, score=0.95)]        # the 10-px car, found
+    stray_short = [box(400, 200, h=12, score=0.97)]    # on nothing, short
+    stray_tall = [box(400, 100, h=40, score=0.6)]      # on nothing, tall: a false positive either way
+    slightly_short = [box(300, 13, h=27, score=0.8)]   # the 30-px car boxed 27 px tall (IoU 0.9): a hit
+
+    everything = DetectionScore(CLASSES)
+    tall = DetectionScore(CLASSES, min_height=25)
+    pred = np.array(found_tall + on_short + stray_short + stray_tall + slightly_short, np.float32)
+    for det in (everything, tall):
+        det.update(pred, gt, classes)
+    car_all, car_tall = everything.compute()["per_class"]["car"], tall.compute()["per_class"]["car"]
+    assert car_all["instances"] == 3 and car_tall["instances"] == 2
+    # all boxes: by score 0.97 FP, 0.95 TP, 0.9 TP, 0.8 TP, 0.6 FP -> precision 1/2, 2/3, 3/4 at recall 1/3, 2/3,
+    # 1; the envelope is 3/4 everywhere, on ultralytics' 101-point grid 0.75 * 0.995
+    # tall ones: 0.9 TP, 0.8 TP, 0.6 FP -> precision 1 up to recall 1: the ceiling
+    assert car_all["AP50"] == pytest.approx(0.75 * 0.995)
+    assert car_tall["AP50"] == pytest.approx(0.995)
+    assert tall.compute()["min_height"] == 25 and "min_height" not in everything.compute()
+
+    # the found short car brings nothing; the tall stray box stays a false positive and no tall car is found
+    no_tall_hits = DetectionScore(CLASSES, min_height=25)
+    no_tall_hits.update(np.array(on_short + stray_tall, np.float32), gt, classes)
+    assert no_tall_hits.compute()["per_class"]["car"]["AP50"] == 0.0  # only a false positive left
+
+
 # --- pins on the ultralytics internals DetectionScore reuses (BaseValidator.match_predictions called with a
 # stand-in self, ap_per_class read by tuple position): an upgrade that changes them changes these answers
 

@@ -14,7 +14,7 @@ from tqdm import tqdm
 
 from core.errors import BadInputError
 
-from .metrics import DetectionScore, RoadScore
+from .metrics import KITTI_MODERATE_MIN_HEIGHT, DetectionScore, RoadScore
 
 
 def evaluate_dataset(predictor, dataset, show_progress: bool = True) -> dict:
@@ -22,6 +22,8 @@ def evaluate_dataset(predictor, dataset, show_progress: bool = True) -> dict:
     if len(dataset) == 0:
         raise BadInputError(f"{getattr(dataset, 'name', 'dataset')} has no frames to evaluate")
     road, det = RoadScore(), DetectionScore(predictor.class_names)
+    # the same boxes scored on objects at least KITTI-moderate tall (train.metrics)
+    det_tall = DetectionScore(predictor.class_names, min_height=KITTI_MODERATE_MIN_HEIGHT)
     has_det = False
     infer_ms = []
     for i in tqdm(range(len(dataset)), desc="evaluate", unit="frame", disable=not show_progress):
@@ -34,12 +36,14 @@ def evaluate_dataset(predictor, dataset, show_progress: bool = True) -> dict:
         if sample.boxes is not None:
             has_det = True
             det.update(result.boxes, sample.boxes, sample.classes)
+            det_tall.update(result.boxes, sample.boxes, sample.classes)
     return {
         "frames": len(dataset),
         "backend": predictor.backend_name,
         "boxes_derived_from_masks": bool(getattr(dataset, "boxes_are_derived", False)),
         "road": None if road.empty else road.compute(),
         "det": det.compute() if has_det else None,
+        "det_tall": det_tall.compute() if has_det else None,
         "ms_per_frame": float(np.median(infer_ms)),
     }
 
@@ -60,4 +64,9 @@ def format_report(report: dict, title: str) -> str:
             f1 = f"  best F1 {c['F1']:.3f} at conf {c['F1_conf']:.2f}" if "F1_conf" in c else ""
             lines.append(f"    {name:<11} AP50 {c['AP50']:.4f}  AP50-95 {c['AP50-95']:.4f}  "
                          f"({c['instances']} boxes){f1}")
+    t = report.get("det_tall")
+    if t:
+        per_class = "  ".join(f"{name} {c['AP50']:.4f} ({c['instances']})" for name, c in t["per_class"].items())
+        lines.append(f"  objects >= {t['min_height']:g} px tall (KITTI moderate height): mAP50 {t['mAP50']:.4f}   "
+                     f"AP50 {per_class}")
     return "\n".join(lines)
