@@ -2,7 +2,7 @@
 
 Plain and linear, in the manner of torchvision's references/ scripts:
 
-    setup (distributed, seeds, model [init_weights: fine-tune], EMA, optimizer, schedule, data)
+    setup (distributed, seeds, model [init_weights: fine-tune], [distill: teachers], EMA, optimizer, schedule, data)
     resume from last.pt if asked
     for each epoch: train one epoch → validate → checkpoint (last.pt, best.pt) → logs
 
@@ -41,6 +41,7 @@ from nets.postprocess import detections_from_output
 from nets.weights import atomic_save, load_checkpoint_file, load_model
 
 from .datasets import build_dataset
+from .distill import build_distiller
 from .losses import MultiTaskLoss
 from .metrics import DetectionScore, RoadScore
 from .recipe import load_train_config  # noqa: F401  (engine.load_train_config: the recipe loader)
@@ -146,7 +147,7 @@ def build_loaders(cfg: dict, model_cfg: dict, rank: int, world: int, seed: int):
 
 
 def train_one_epoch(model, criterion, optimizer, schedule, ema, scaler, loader, device, epoch: int, cfg: dict,
-                    show_progress: bool) -> dict:
+                    show_progress: bool, distiller=None) -> dict:
     model.train()
     totals: dict[str, float] = {}
     n = 0
@@ -158,6 +159,10 @@ def train_one_epoch(model, criterion, optimizer, schedule, ema, scaler, loader, 
         with torch.autocast(device.type, enabled=use_amp):
             out = model(images)
         loss, log = criterion({k: (v.float() if torch.is_tensor(v) else v) for k, v in out.items()}, batch)
+        if distiller is not None:  # the teachers' soft targets on the same batch (train.distill)
+            kd, kd_log = distiller(out, images)
+            loss = loss + kd
+            log = {**log, **kd_log, "total": log["total"] + float(kd.detach())}
         if not math.isfinite(log["total"]):
             raise TrainingDiverged(f"loss became {log['total']} at epoch {epoch + 1}, batch {i + 1} "
                                    f"({', '.join(f'{k}={v:.3g}' for k, v in log.items())})")
@@ -333,6 +338,9 @@ def train(cfg: dict, resume: bool = False, device: str = "cpu", log=print, exist
             log(f"initialised from {init}")
     refuse_existing_run(out_dir, resume, exist_ok)
     criterion = MultiTaskLoss(net, cfg.get("loss", {}))
+    distiller = build_distiller(cfg.get("distill"), model_cfg, dev, resolve=_resolve)
+    if distiller is not None and main:
+        log(f"distilling from {len(distiller.teachers)} teacher(s): {', '.join(map(str, cfg['distill']['teachers']))}")
     train_set, train_loader, val_set, val_loader = build_loaders(cfg, model_cfg, rank, world, seed)
     optimizer = build_optimizer(net, cfg)
     schedule = build_schedule(optimizer, cfg, len(train_loader))
@@ -378,7 +386,7 @@ def train(cfg: dict, resume: bool = False, device: str = "cpu", log=print, exist
             train_set.set_epoch(epoch)
         t0 = time.time()
         losses = train_one_epoch(model, criterion, optimizer, schedule, ema, scaler, train_loader, dev, epoch, cfg,
-                                 show_progress=main)
+                                 show_progress=main, distiller=distiller)
         metrics = {}
         if main:
             v = cfg.get("val", {})

@@ -29,6 +29,7 @@ RECIPE_SCHEMA = {
     "ema": Either(type(None), bool, {"decay": NUMBER, "tau": NUMBER}),  # null/false: no EMA
     "loss": {**{name: NUMBER for name in LOSS_WEIGHTS}, "class_weights": Open(NUMBER)},  # class_weights: {name: weight}
     "sampler": {"repeat_threshold": NUMBER, "power": NUMBER},  # class-balanced sampling (train.balance)
+    "distill": {"teachers": Either(str, list), "road": NUMBER, "cls": NUMBER},  # soft targets (train.distill)
     "holdout_sequences": Either(str, list),    # drives left out of training, the best epoch selected on them
     "grad_clip": NUMBER,
     "amp": bool,
