@@ -79,7 +79,8 @@ def test_the_gradient_moves_a_student_toward_its_teachers():
 def test_teachers_are_checked_by_name(tmp_path):
     student_cfg = load_model_config("configs/model/perception_n.yaml")
     good = save_checkpoint(tmp_path / "s_teacher.pt", tiny_net(0, "s"))  # another scale is fine
-    assert len(build_distiller({"teachers": [str(good)]}, student_cfg, "cpu").teachers) == 1
+    one = build_distiller({"teachers": str(good)}, student_cfg, "cpu")  # one path, not in a list, is fine
+    assert len(one.teachers) == 1 and one.sources == [str(good)]
     assert build_distiller(None, student_cfg, "cpu") is None
     with pytest.raises(ConfigError, match="did you mean 'teachers'"):
         build_distiller({"teacher": [str(good)]}, student_cfg, "cpu")

@@ -92,4 +92,6 @@ def build_distiller(section: dict | None, student_config: dict, device, resolve=
                 raise ConfigError(f"distill: teacher {path} has {key} {list(teacher.cfg[key])}, the student "
                                   f"{list(student_config[key])}: a teacher must have the student's, in order")
         teachers.append(teacher.to(device))
-    return Distiller(teachers, road=section.get("road", 1.0), cls=section.get("cls", 0.5))
+    distiller = Distiller(teachers, road=section.get("road", 1.0), cls=section.get("cls", 0.5))
+    distiller.sources = [str(p) for p in paths]  # for the run's log
+    return distiller

@@ -340,7 +340,7 @@ def train(cfg: dict, resume: bool = False, device: str = "cpu", log=print, exist
     criterion = MultiTaskLoss(net, cfg.get("loss", {}))
     distiller = build_distiller(cfg.get("distill"), model_cfg, dev, resolve=_resolve)
     if distiller is not None and main:
-        log(f"distilling from {len(distiller.teachers)} teacher(s): {', '.join(map(str, cfg['distill']['teachers']))}")
+        log(f"distilling from {len(distiller.teachers)} teacher(s): {', '.join(distiller.sources)}")
     train_set, train_loader, val_set, val_loader = build_loaders(cfg, model_cfg, rank, world, seed)
     optimizer = build_optimizer(net, cfg)
     schedule = build_schedule(optimizer, cfg, len(train_loader))
