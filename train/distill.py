@@ -10,8 +10,8 @@ A recipe's `distill:` section (issue 11, item 3):
 The teachers see the same augmented batch as the student, in eval mode and without gradients. Their road
 probabilities (stride 4) are resized to the student's full-size logits; their class scores come per anchor,
 in the anchor order the student's raw Detect output uses (both heads have strides 8, 16 and 32). Boxes are
-not distilled: the hard labels teach them. Where there is no label at all (void pixels, frames without
-boxes) the teachers still teach, which is much of what an ensemble of teachers adds.
+not distilled: the hard labels teach them. Where there is no label (void pixels) the teachers still give
+a target.
 
 The class term is summed over anchors and divided by the teachers' summed scores (a soft count of
 objects), the normalisation ultralytics' own class loss uses with its target scores, so `cls` is on the
