@@ -2,7 +2,7 @@
 # Every figure the README states for the shipped weights, measured for any weights in one pass, so a
 # candidate can be compared with them (and, once shipped, the README refreshed) from one folder of files.
 #
-#   bash benchmarks/measure_weights.sh WEIGHTS.pt OUT_DIR [DATA_DIR]     # DATA_DIR default ../shared/data
+#   bash scripts/measure_weights.sh WEIGHTS.pt OUT_DIR [DATA_DIR]     # DATA_DIR default ../shared/data
 #
 # WEIGHTS.pt needs its ONNX siblings beside it (run.py export --format onnx, fp32 and --precision int8
 # --int8-target cpu): the runtime picks the INT8 CPU file, as deployed. About 3 min on a quiet 2-core CPU.
@@ -15,8 +15,8 @@
 #   clips_tracking.txt                  forward-collision warnings and "Nearest" frames on the three clips
 #   bench_{int8cpu,fp32}.json           infer+post latency and FPS on solidWhiteRight (noisy: compare in one run)
 set -euo pipefail
-weights=${1:?usage: measure_weights.sh WEIGHTS.pt OUT_DIR [DATA_DIR]}
-out=${2:?usage: measure_weights.sh WEIGHTS.pt OUT_DIR [DATA_DIR]}
+weights=${1:?usage: scripts/measure_weights.sh WEIGHTS.pt OUT_DIR [DATA_DIR]}
+out=${2:?usage: scripts/measure_weights.sh WEIGHTS.pt OUT_DIR [DATA_DIR]}
 data=${3:-../shared/data}
 py=${PYTHON:-python}
 clips=(assets/sample_clip.mp4 "$data/video/solidWhiteRight.mp4" "$data/video/test_video.mp4")
