@@ -44,17 +44,16 @@ class AveragedBackend(Backend):
 
 
 def main(argv=None) -> int:
-    from nets.cli_options import apply_exposure_option
+    from nets.cli_options import apply_exposure_option, exposure_options
     from nets.predictor import Predictor, load_predictor
     from train.camvid_eval import evaluate_camvid
     from train.evaluate import format_report
 
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], parents=[exposure_options()])
     p.add_argument("--weights", nargs="+", required=True, help="ONNX files (or .pt with ONNX siblings)")
     p.add_argument("--root", default="../shared/data/camvid")
     p.add_argument("--split", default="train,val")
     p.add_argument("--sequences", required=True, help="the held-out drive(s), e.g. 0016E5")
-    p.add_argument("--exposure", choices=("on", "off"), default="on", help="off: frames as they come")
     p.add_argument("--json", help="write the report here")
     args = p.parse_args(argv)
 
