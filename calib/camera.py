@@ -25,7 +25,7 @@ from calib.bev import KITTI_BEV_GRID, BevGrid, BevWarp, bev_warp_for
 from calib.kitti_calib import load_kitti_calib
 from calib.road_plane import RoadPlaneHomography
 from core.config import ANY, ConfigError, validate
-from core.errors import InputNotFoundError
+from core.errors import BadInputError, InputNotFoundError
 
 YAML_SUFFIXES = (".yaml", ".yml")
 KITTI_SUFFIXES = (".txt",)
@@ -199,6 +199,10 @@ def parse_camera_config(data: dict, source: str = "camera config") -> CameraGeom
 def load_camera_geometry(path: str | Path) -> CameraGeometry:
     """A camera from a KITTI calib file (.txt) or a camera YAML (.yaml / .yml)."""
     path = Path(path)
+    if path.is_dir():
+        # a folder of per-frame KITTI calib files is the viewer's (app/viewer/calibration.py): one camera here
+        raise BadInputError(f"{path} is a folder: give one calibration file (a KITTI calib .txt or a camera "
+                            f"YAML); a folder of KITTI calib files named like the frames works in `run.py view`")
     if not path.is_file():
         raise InputNotFoundError(f"camera calibration file not found: {path}")
     suffix = path.suffix.lower()

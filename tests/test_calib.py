@@ -87,6 +87,16 @@ def test_missing_calib_file_is_file_not_found(tmp_path):
         load_kitti_calib(tmp_path / "nothere.txt")
 
 
+def test_a_calib_folder_given_for_one_camera_says_where_folders_work(tmp_path):
+    from calib.camera import load_camera_geometry
+
+    (tmp_path / "calib").mkdir()
+    with pytest.raises(ValueError, match=r"calib is a folder: give one calibration file .*run.py view"):
+        load_camera_geometry(tmp_path / "calib")
+    with pytest.raises(FileNotFoundError, match="calibration file not found: .*nothere.yaml"):
+        load_camera_geometry(tmp_path / "nothere.yaml")
+
+
 @pytest.mark.parametrize("name, category, kind, calib_file", [
     ("um_road_000000", "um", "road", "um_000000.txt"),
     ("um_lane_000000", "um", "lane", "um_000000.txt"),
