@@ -47,7 +47,7 @@ def main(argv=None) -> int:
     from nets.cli_options import apply_exposure_option, exposure_options
     from nets.predictor import Predictor, load_predictor
     from train.camvid_eval import evaluate_camvid
-    from train.evaluate import format_report
+    from train.evaluate import SCORING_CONF, SCORING_IOU, format_report
 
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], parents=[exposure_options()])
     p.add_argument("--weights", nargs="+", required=True, help="ONNX files (or .pt with ONNX siblings)")
@@ -57,8 +57,8 @@ def main(argv=None) -> int:
     p.add_argument("--json", help="write the report here")
     args = p.parse_args(argv)
 
-    singles = [load_predictor(w, backend="onnxruntime", conf=0.001, iou=0.6) for w in args.weights]
-    predictor = Predictor(AveragedBackend([s.backend for s in singles]), conf=0.001, iou=0.6)
+    singles = [load_predictor(w, backend="onnxruntime", conf=SCORING_CONF, iou=SCORING_IOU) for w in args.weights]
+    predictor = Predictor(AveragedBackend([s.backend for s in singles]), conf=SCORING_CONF, iou=SCORING_IOU)
     apply_exposure_option(predictor, args)
     try:
         report = evaluate_camvid(predictor, "configs/data/camvid.yaml", root=args.root, split=args.split,

@@ -29,11 +29,12 @@ def main(argv=None) -> int:
     from nets.config import load_yaml
     from nets.predictor import load_predictor
     from train.datasets import build_dataset
-    from train.evaluate import evaluate_dataset, format_report
+    from train.evaluate import SCORING_CONF, SCORING_IOU, evaluate_dataset, format_report
 
     report = {}
     for precision in args.precisions:
-        predictor = load_predictor(args.weights, backend="onnxruntime", conf=0.001, iou=0.6, precision=precision)
+        predictor = load_predictor(args.weights, backend="onnxruntime", conf=SCORING_CONF, iou=SCORING_IOU,
+                                   precision=precision)
         apply_exposure_option(predictor, args)
         cfg = {**load_yaml("configs/data/kitti_road.yaml"), "root": str(args.root)}
         ds = build_dataset(cfg, "all", predictor.input_size, predictor.road_classes, predictor.class_names,

@@ -90,9 +90,10 @@ def eval_camvid(args) -> int:
     from nets.predictor import load_predictor
 
     from .camvid_eval import evaluate_camvid
-    from .evaluate import format_report
+    from .evaluate import SCORING_CONF, SCORING_IOU, format_report
 
-    predictor = load_predictor(args.weights, backend=args.backend, conf=0.001, iou=0.6, precision=args.precision)
+    predictor = load_predictor(args.weights, backend=args.backend, conf=SCORING_CONF, iou=SCORING_IOU,
+                               precision=args.precision)
     apply_exposure_option(predictor, args)
     print(f"backend: {predictor.choice_reason}; exposure normalisation: {describe_exposure(predictor.exposure)}")
     report = evaluate_camvid(predictor, args.data_config, root=args.root, split=args.split, sequences=args.sequences,
