@@ -64,32 +64,28 @@ class DetectionScore:
         pred = torch.as_tensor(pred, dtype=torch.float32).reshape(-1, 6)
         gt = torch.as_tensor(gt_boxes, dtype=torch.float32).reshape(-1, 4)
         gcls = torch.as_tensor(gt_classes, dtype=torch.float32).reshape(-1)
+        # one IoU matrix serves both the short-box rule and the matching
+        iou = box_iou(gt, pred[:, :4]) if len(pred) and len(gt) else torch.zeros((len(gt), len(pred)))
         if self.min_height > 0:
-            pred, gt, gcls = self._drop_short(pred, gt, gcls)
+            tall, kept = self._scored_boxes(pred, gt, gcls, iou)
+            pred, gt, gcls, iou = pred[kept], gt[tall], gcls[tall], iou[tall][:, kept]
         tp = np.zeros((len(pred), len(IOU_THRESHOLDS)), dtype=bool)
         if len(pred) and len(gt):
             # match_predictions only reads self.iouv: reuse it rather than copy it
-            tp = BaseValidator.match_predictions(self._matcher, pred[:, 5], gcls, box_iou(gt, pred[:, :4])).numpy()
+            tp = BaseValidator.match_predictions(self._matcher, pred[:, 5], gcls, iou).numpy()
         self.stats["tp"].append(tp)
         self.stats["conf"].append(pred[:, 4].numpy())
         self.stats["pred_cls"].append(pred[:, 5].numpy())
         self.stats["target_cls"].append(gcls.numpy())
 
-    def _drop_short(self, pred: torch.Tensor, gt: torch.Tensor, gcls: torch.Tensor):
-        """(pred, gt, gcls) without the ignored boxes of a min_height score (see __init__)."""
+    def _scored_boxes(self, pred: torch.Tensor, gt: torch.Tensor, gcls: torch.Tensor, iou: torch.Tensor):
+        """(tall, kept): the ground-truth boxes and predictions a min_height score keeps (see __init__)."""
         tall = (gt[:, 3] - gt[:, 1]) >= self.min_height
-        kept_gt, short_gt = gt[tall], gt[~tall]
-
-        def matches(boxes: torch.Tensor, classes: torch.Tensor) -> torch.Tensor:
-            """Which predictions overlap one of `boxes` of their own class at IoU >= 0.5."""
-            if not len(boxes) or not len(pred):
-                return torch.zeros(len(pred), dtype=torch.bool)
-            same_class = pred[:, 5][None, :] == classes[:, None]
-            return ((box_iou(boxes, pred[:, :4]) >= 0.5) & same_class).any(0)
-
-        hits_kept = matches(kept_gt, gcls[tall])
-        ignored = ~hits_kept & (((pred[:, 3] - pred[:, 1]) < self.min_height) | matches(short_gt, gcls[~tall]))
-        return pred[~ignored], kept_gt, gcls[tall]
+        # (M, N): prediction n overlaps ground-truth box m of its own class at IoU >= 0.5
+        hit = (iou >= 0.5) & (pred[:, 5][None, :] == gcls[:, None])
+        hits_tall, hits_short = hit[tall].any(0), hit[~tall].any(0)
+        ignored = ~hits_tall & (((pred[:, 3] - pred[:, 1]) < self.min_height) | hits_short)
+        return tall, ~ignored
 
     def compute(self) -> dict:
         stats = {k: np.concatenate(v, 0) if v else np.zeros(0) for k, v in self.stats.items()}
