@@ -99,7 +99,7 @@ def compare(ref_outputs, outputs, conf: float, iou: float) -> dict:
 # ----------------------------------------------------------------------------- models
 
 def export_all(model_or_weights, workdir: Path, calib: Path, calib_frames: int, method: str,
-               int8_cpu: bool) -> dict[str, Path]:
+               int8_cpu: bool, int8_stem_too: bool = False) -> dict[str, Path]:
     from nets.deploy import precision as prec
     from nets.deploy.onnx_export import export_onnx
     from nets.weights import load_model
@@ -111,6 +111,11 @@ def export_all(model_or_weights, workdir: Path, calib: Path, calib_frames: int, 
     if int8_cpu:
         files["int8-cpu"] = prec.quantize_int8(fp32, workdir / "model.int8cpu.onnx", calib, calib_frames, method,
                                                target="cpu")
+    if int8_stem_too:  # the same files with the stem's first conv quantized too (before 2026-12-03)
+        for key, target in (("int8", "tensorrt"), ("int8-cpu", "cpu")):
+            if key in files:
+                files[f"{key}-stem8"] = prec.quantize_int8(fp32, workdir / f"model.{key}-stem8.onnx", calib,
+                                                           calib_frames, method, target=target, first_conv_float=False)
     return files
 
 
@@ -168,6 +173,8 @@ def main(argv=None) -> int:
     ap.add_argument("--calib-frames", type=int, default=64)
     ap.add_argument("--calib-method", default="minmax", choices=("minmax", "percentile"))
     ap.add_argument("--int8-cpu", action="store_true", help="also an asymmetric-uint8 INT8 file (CPU only)")
+    ap.add_argument("--int8-stem-too", action="store_true",
+                    help="with --weights: also INT8 files whose first conv is quantized too (key *-stem8)")
     ap.add_argument("--conf", type=float, default=0.05, help="score threshold for box agreement (low on purpose)")
     ap.add_argument("--iou", type=float, default=0.5, help="NMS IoU")
     ap.add_argument("--runs", type=int, default=50)
@@ -198,7 +205,7 @@ def main(argv=None) -> int:
         else:
             model_note = str(args.weights)
             files = export_all(args.weights, workdir, args.calib_source, args.calib_frames, args.calib_method,
-                               args.int8_cpu)
+                               args.int8_cpu, args.int8_stem_too)
 
         import torch
 

@@ -296,6 +296,27 @@ def test_int8_file_has_symmetric_per_channel_qdq(fp32_onnx, int8_onnx):
             assert all(producer.get(i) is None or producer[i].op_type != "DequantizeLinear" for i in node.input)
 
 
+def _first_conv_is_float(model) -> bool:
+    """The conv that reads the image takes it and its weights as written: no DequantizeLinear before it."""
+    producer = {o: n for n in model.graph.node for o in n.output}
+    (stem,) = [n for n in model.graph.node if n.name == "/encoder/stem/conv/Conv"]  # quantizing keeps node names
+    return all(producer.get(i) is None or producer[i].op_type != "DequantizeLinear" for i in stem.input if i)
+
+
+def test_int8_keeps_the_first_conv_float_for_both_targets(fp32_onnx, int8_onnx, calib_video, tmp_path):
+    fp32 = onnx.load(str(fp32_onnx))
+    assert prec.input_weighted_nodes(fp32) == ["/encoder/stem/conv/Conv"]  # found from the graph input
+    assert _first_conv_is_float(onnx.load(str(int8_onnx)))
+    cpu = prec.quantize_int8(fp32_onnx, tmp_path / "m.int8cpu.onnx", calib_video, calib_frames=4, target="cpu")
+    assert _first_conv_is_float(onnx.load(str(cpu)))
+    # the switch is real: asked to, the conv is quantized like the rest (and one node fewer stays float)
+    all_q = prec.quantize_int8(fp32_onnx, tmp_path / "q.int8cpu.onnx", calib_video, calib_frames=4, target="cpu",
+                               first_conv_float=False)
+    assert not _first_conv_is_float(onnx.load(str(all_q)))
+    fp32_nodes = lambda f: int(prec.read_metadata(onnx.load(str(f)))["fp32_nodes"])  # noqa: E731
+    assert fp32_nodes(cpu) == fp32_nodes(all_q) + 1
+
+
 def test_int8_agrees_with_fp32(int8_onnx, fp32_outputs, eval_batches):
     exact = run_onnx(int8_onnx, eval_batches, exact=True)
     road_ref = np.concatenate([a[1].ravel() for a in fp32_outputs])
