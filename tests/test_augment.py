@@ -290,3 +290,36 @@ def test_exposure_off_keeps_the_random_stream_and_bad_ranges_name_the_key():
     for bad in ([0, 1], [1.2, 0.8], [0.5], "dark"):
         with pytest.raises((ValueError, UserError), match="exposure"):
             params(exposure=bad)
+
+
+# --- cast shadows ------------------------------------------------------------------------------------------
+
+def test_cast_shadows_darken_part_of_the_frame_within_the_strength_range():
+    from train.augment import cast_shadows
+
+    image = np.full((120, 160, 3), 200, np.uint8)
+    for seed in range(20):
+        out = cast_shadows(image, 0.6, np.random.default_rng(seed)).astype(float)
+        ratio = out[..., 1] / 200  # green: darkened by the full factor
+        shaded = ratio < 0.95
+        # blobs cover up to half the frame, none of its top 30 % (the sky); the rest is untouched
+        assert 0.02 < shaded.mean() < 0.6 and (ratio == 1).mean() > 0.4 and not shaded[:36].any()
+        # the core of a blob is darkened by 0.3 … 0.6, never more
+        assert 0.4 - 0.01 <= ratio.min() <= 0.7 + 0.01
+        # skylight: blue is darkened less than green and red wherever there is shade
+        assert np.all(out[shaded][:, 0] >= out[shaded][:, 1])
+
+
+def test_shadows_change_only_the_image_and_keep_older_streams():
+    base = augment(scene(), INPUT, params(contrast=0.2), np.random.default_rng(4))
+    shaded = augment(scene(), INPUT, params(contrast=0.2, shadow_prob=1.0), np.random.default_rng(4))
+    np.testing.assert_array_equal(shaded.road, base.road)
+    np.testing.assert_array_equal(shaded.boxes, base.boxes)
+    assert shaded.image.astype(float).mean() < base.image.astype(float).mean() - 1
+    off = augment(scene(), INPUT, params(contrast=0.2, shadow_prob=0.0), np.random.default_rng(4))
+    np.testing.assert_array_equal(off.image, base.image)  # drawn only when on: recipes without it are unchanged
+    from core.errors import UserError
+
+    for bad, key in (({"shadow_prob": 1.5}, "shadow_prob"), ({"shadow_strength": 1.0}, "shadow_strength")):
+        with pytest.raises((ValueError, UserError), match=key):
+            params(**bad)
