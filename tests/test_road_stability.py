@@ -96,3 +96,14 @@ def test_predictor_filters_the_stride4_map_before_it_is_warped_to_the_frame():
     assert predictor(frame).road_probs[0, 42, 22] == pytest.approx(0.2, abs=0.01)  # in the 2x2 hole at stride 4
     predictor.road_filter = RoadStabilizer(temporal=False, max_hole_frac=10 / 600)
     assert predictor(frame).road_probs[0, 42, 22] == pytest.approx(0.75, abs=0.01)
+
+
+def test_ego_lane_polygon_mask_covers_the_polygon_area():
+    from benchmarks.road_mask_stability import EGO_LANE_POLYGONS, polygon_mask
+
+    mask = polygon_mask([(10, 20), (50, 20), (50, 60), (10, 60)], (100, 120))
+    assert mask.shape == (100, 120) and mask.sum() == 41 * 41  # fillPoly includes both edges
+    assert mask[20:61, 10:51].all()
+    # the clips' polygon is a trapezoid inside a 1280x720 frame: (160 + 640) / 2 * 160 px, edges included
+    lane = polygon_mask(EGO_LANE_POLYGONS["test_video.mp4"], (720, 1280))
+    assert abs(int(lane.sum()) - 800 // 2 * 160) < 1000 and not lane[:500].any() and not lane[661:].any()
