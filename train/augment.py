@@ -49,8 +49,8 @@ class AugmentParams:
     # ×(1 ± 0.3) never reaches a dusk drive (CamVid's 0001TP averages 59 against 107-139 for the daytime
     # drives, a gain near 0.5); (1, 1) is off
     exposure: tuple[float, float] = (1.0, 1.0)
-    # cast shadows: with probability shadow_prob, blobs covering 15-50 % of the frame are darkened by a factor
-    # drawn in 0.3 … shadow_strength (bluish: skylight still reaches them). A model that never saw the drive
+    # cast shadows: with probability shadow_prob, blobs covering up to half the frame lose 30 % … shadow_strength
+    # of their light (less in blue: skylight still reaches them). A model that never saw the drive
     # loses road recall under them (a fold model on 0016E5: 0.94 -> 0.83 under a 0.6 synthetic shadow), and
     # the tree shadows of test_video.mp4 cut holes in the ego lane
     shadow_prob: float = 0.0
@@ -197,9 +197,9 @@ def augment_extras(sample: Sample, params: AugmentParams, rng: np.random.Generat
 
 def cast_shadows(image: np.ndarray, max_strength: float, rng: np.random.Generator) -> np.ndarray:
     """`image` (BGR uint8) with soft-edged shadow blobs: smooth random noise over a coarse grid, thresholded
-    to cover 15-50 % of the frame (less: none reach the top 30 %), darkened by a factor drawn in
-    0.3 … max_strength. Blue is darkened a
-    little less than green and red: a shadow is lit by the (blue) sky, not the sun."""
+    to cover 15-50 % of the frame (less in the end: none reach its top 30 %), where the pixels lose a share
+    of their light drawn in 0.3 … max_strength. Blue loses a little less than green and red: a shadow is
+    lit by the (blue) sky, not the sun."""
     h, w = image.shape[:2]
     grid = rng.random((int(rng.integers(3, 9)), int(rng.integers(4, 13)))).astype(np.float32)
     cover = rng.uniform(0.15, 0.5)
