@@ -157,6 +157,12 @@ def int8_onnx(fp32_onnx, calib_video):
 
 
 @pytest.fixture(scope="module")
+def int8cpu_onnx(fp32_onnx, calib_video, workdir):
+    return prec.quantize_int8(fp32_onnx, workdir / "cpu_target.int8cpu.onnx", calib_video, calib_frames=4,
+                              target="cpu")  # not model.pt's sibling name: the export CLI test writes that
+
+
+@pytest.fixture(scope="module")
 def eval_batches():
     return list(calibration_batches(street_frames(6, seed=3), INPUT_SIZE))
 
@@ -303,18 +309,18 @@ def _first_conv_is_float(model) -> bool:
     return all(producer.get(i) is None or producer[i].op_type != "DequantizeLinear" for i in stem.input if i)
 
 
-def test_int8_keeps_the_first_conv_float_for_both_targets(fp32_onnx, int8_onnx, calib_video, tmp_path):
+def test_int8_keeps_the_first_conv_float_for_both_targets(fp32_onnx, int8_onnx, int8cpu_onnx, calib_video,
+                                                          tmp_path):
     fp32 = onnx.load(str(fp32_onnx))
     assert prec.input_weighted_nodes(fp32) == ["/encoder/stem/conv/Conv"]  # found from the graph input
     assert _first_conv_is_float(onnx.load(str(int8_onnx)))
-    cpu = prec.quantize_int8(fp32_onnx, tmp_path / "m.int8cpu.onnx", calib_video, calib_frames=4, target="cpu")
-    assert _first_conv_is_float(onnx.load(str(cpu)))
+    assert _first_conv_is_float(onnx.load(str(int8cpu_onnx)))
     # the switch is real: asked to, the conv is quantized like the rest (and one node fewer stays float)
     all_q = prec.quantize_int8(fp32_onnx, tmp_path / "q.int8cpu.onnx", calib_video, calib_frames=4, target="cpu",
                                first_conv_float=False)
     assert not _first_conv_is_float(onnx.load(str(all_q)))
     fp32_nodes = lambda f: int(prec.read_metadata(onnx.load(str(f)))["fp32_nodes"])  # noqa: E731
-    assert fp32_nodes(cpu) == fp32_nodes(all_q) + 1
+    assert fp32_nodes(int8cpu_onnx) == fp32_nodes(all_q) + 1
 
 
 def test_int8_agrees_with_fp32(int8_onnx, fp32_outputs, eval_batches):
@@ -331,11 +337,10 @@ def test_int8_agrees_with_fp32(int8_onnx, fp32_outputs, eval_batches):
     assert 0 <= fused[0][1].min() and fused[0][1].max() <= 1  # the float Sigmoid still bounds the road map
 
 
-def test_cpu_int8_target_is_asymmetric_and_refused_for_tensorrt(fp32_onnx, calib_video, tmp_path):
-    out = prec.quantize_int8(fp32_onnx, tmp_path / "m.int8cpu.onnx", calib_video, calib_frames=4, target="cpu")
-    assert asymmetric_quantizers(onnx.load(str(out)))
+def test_cpu_int8_target_is_asymmetric_and_refused_for_tensorrt(int8cpu_onnx):
+    assert asymmetric_quantizers(onnx.load(str(int8cpu_onnx)))
     with pytest.raises(ValueError, match="symmetric"):
-        onnx_engine_metadata(out)
+        onnx_engine_metadata(int8cpu_onnx)
 
 
 def test_graph_repairs_after_fp16_conversion():
