@@ -381,11 +381,21 @@ def test_run_alone_opens_the_viewer_with_a_display_and_runs_headless_without(mon
     calls = []
     monkeypatch.setattr(cli, "cmd_view", lambda args: calls.append(("view", args.source)) or 0)
     monkeypatch.setattr(cli, "cmd_infer", lambda args: calls.append(("infer", args.out)) or 0)
+    from app.viewer import preflight
+
     for name in cli.DISPLAY_VARIABLES:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("DISPLAY", ":7")
+    # whether this machine has Qt's X libraries must not decide the test: first they are all there ...
+    monkeypatch.setattr(preflight, "missing_libraries", lambda binary: [])
     assert run.main([]) == 0 and calls[-1] == ("view", None)
     assert "opening the viewer on the bundled sample clip (display: DISPLAY=:7)" in capsys.readouterr().out
+    # ... then one is missing (a minimal install): headless, and the line names the package to install
+    monkeypatch.setattr(preflight, "missing_libraries", lambda binary: ["libxcb-icccm.so.4"])
+    assert run.main([]) == 0 and calls[-1] == ("infer", "out/sample_annotated.mp4")
+    out = capsys.readouterr().out
+    assert "libxcb-icccm.so.4" in out and "sudo apt-get install -y libxcb-icccm4" in out
+    assert "running headless inference on the bundled sample clip" in out
     monkeypatch.delenv("DISPLAY")
     assert run.main([]) == 0 and calls[-1] == ("infer", "out/sample_annotated.mp4")
     assert capsys.readouterr().out.startswith("no display (DISPLAY, WAYLAND_DISPLAY and QT_QPA_PLATFORM unset): "
