@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import torch
 
+from core.config import ConfigError
 from nets.config import CONFIG_DIR, load_yaml
 from train.datasets import (
     CamVidDataset,
@@ -391,3 +392,38 @@ def test_collate_refuses_what_it_cannot_batch():
     batch = collate([a], road_channels=2)
     assert batch["road"].shape == (1, 2, 8, 8) and torch.all(batch["road"] == IGNORE)
     assert batch["bboxes"].shape == (0, 4) and batch["cls"].shape == (0, 1) and batch["batch_idx"].shape == (0,)
+
+
+# --- copy-paste: the CamVid reader as a donor (train/copy_paste.py; the pasting itself: test_copy_paste.py) ---
+def camvid_with_cyclist(root):
+    """The fixture CamVid (tests/test_datasets.py) plus a cyclist (10) in train frame 2, nowhere else."""
+    import cv2
+
+    make_camvid(root)
+    path = root / "trainannot" / "0001TP_000002.png"
+    label = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+    label[5:20, 65:72] = 10
+    assert cv2.imwrite(str(path), label)
+    return root
+
+
+def test_camvid_frames_receive_cyclists_from_the_frame_that_has_one(tmp_path):
+    root = camvid_with_cyclist(tmp_path / "camvid")
+    cfg = {**CAMVID_CFG, "root": str(root), "splits": {"train": "train"},
+           "augment": {**AUGMENT, "scale": [1.0, 1.0], "flip_prob": 0.0, "copy_paste": 1.0,
+                       "copy_paste_classes": ["cyclist"]}}
+    ds = build_dataset(cfg, "train", augment=True, **MODEL)
+    assert ds.paste_donors() == [2]
+    for i in (0, 1):  # the frames without a cyclist get frame 2's, boxed where it stood
+        s = ds[i]
+        assert s.source.endswith("+ objects of frame 2") and s.classes.tolist().count(2) == 1
+    assert ds[2].classes.tolist().count(2) == 1  # the donor itself receives nothing: its one cyclist only
+    off = build_dataset({**cfg, "augment": {**cfg["augment"], "copy_paste": 0.0}}, "train", augment=True, **MODEL)
+    assert 2 not in off[0].classes.tolist()
+
+
+def test_an_unknown_class_to_paste_names_the_closest_one(tmp_path):
+    cfg = {**CAMVID_CFG, "root": str(make_camvid(tmp_path / "camvid")),
+           "augment": {**AUGMENT, "copy_paste": 0.5, "copy_paste_classes": ["cyclists"]}}
+    with pytest.raises(ConfigError, match="cyclist"):
+        build_dataset(cfg, "train", augment=True, **MODEL)

@@ -56,12 +56,19 @@ class AugmentParams:
     # CamVid, and the fine-tune with it was not shipped (README, "Cast shadows"), so no shipped recipe uses it
     shadow_prob: float = 0.0
     shadow_strength: float = 0.6
+    # copy-paste (train/copy_paste.py): with probability copy_paste, up to copy_paste_objects objects of the
+    # copy_paste_classes are cut out of another labelled frame by their masks and pasted where they stood, before
+    # the rest of the augmentation. Needs a dataset with pixel masks of its objects (CamVid); not in mosaics
+    copy_paste: float = 0.0
+    copy_paste_objects: float = 4.0
+    copy_paste_classes: tuple[str, ...] = ("pedestrian", "cyclist")
 
     @classmethod
     def from_config(cls, cfg: Mapping, source: str = "augment") -> AugmentParams:
         names = [f.name for f in fields(cls)]
         optional = {"mosaic", "contrast", "blur_prob", "blur_sigma", "noise", "jpeg_prob", "jpeg_quality",
-                    "perspective", "exposure", "shadow_prob", "shadow_strength"}
+                    "perspective", "exposure", "shadow_prob", "shadow_strength", "copy_paste", "copy_paste_objects",
+                    "copy_paste_classes"}
         if not isinstance(cfg, Mapping):
             raise ConfigError(f"{source}: augmentation settings must be a mapping (see configs/data/camvid.yaml), "
                               f"got {cfg!r}")
@@ -80,21 +87,29 @@ class AugmentParams:
                 pairs["exposure"] = tuple(float(v) for v in cfg["exposure"])
                 if len(pairs["exposure"]) != 2:
                     raise ValueError(f"exposure must be a [min, max] pair, got {cfg['exposure']!r}")
+            if "copy_paste_classes" in cfg:
+                chosen = cfg["copy_paste_classes"]
+                if isinstance(chosen, str) or not all(isinstance(c, str) for c in chosen):
+                    raise ValueError(f"copy_paste_classes must be a list of class names, got {chosen!r}")
+                pairs["copy_paste_classes"] = tuple(chosen)
             params = cls(**pairs, **{n: float(cfg[n]) for n in names if n not in pairs and n in cfg})
         except (TypeError, ValueError) as e:
-            raise ConfigError(f"{source}: augmentation settings must be numbers "
-                              f"(scale and exposure [min, max] pairs): {e}") from e
+            raise ConfigError(f"{source}: augmentation settings must be numbers (scale and exposure [min, max] "
+                              f"pairs, copy_paste_classes a list of class names): {e}") from e
         if not 0 < lo <= hi:
             raise ConfigError(f"{source}: scale must be [min, max] with 0 < min <= max, got {cfg['scale']}")
         if not 0 < params.exposure[0] <= params.exposure[1]:
             raise ConfigError(f"{source}: exposure must be [min, max] gains with 0 < min <= max "
                               f"(e.g. [0.35, 1.4]; [1, 1] is off), got {cfg['exposure']}")
         for n in ("flip_prob", "min_box_visibility", "mosaic", "contrast", "blur_prob", "jpeg_prob", "perspective",
-                  "shadow_prob"):
+                  "shadow_prob", "copy_paste"):
             if not 0 <= getattr(params, n) <= 1:
                 raise ConfigError(f"{source}: {n} must lie in [0, 1], got {getattr(params, n)}")
         if not 0.3 <= params.shadow_strength < 1:
             raise ConfigError(f"{source}: shadow_strength must lie in [0.3, 1), got {params.shadow_strength}")
+        if params.copy_paste_objects < 1 or params.copy_paste_objects != int(params.copy_paste_objects):
+            raise ConfigError(f"{source}: copy_paste_objects must be a whole number >= 1, got "
+                              f"{params.copy_paste_objects}")
         if not 1 <= params.jpeg_quality <= 95:
             raise ConfigError(f"{source}: jpeg_quality must lie in [1, 95], got {params.jpeg_quality}")
         for n in ("hsv_h", "hsv_s", "hsv_v", "min_box_size", "blur_sigma", "noise"):

@@ -10,8 +10,10 @@ import cv2
 import numpy as np
 from torch.utils.data import Dataset
 
+from core.config import ConfigError, unknown_key_message
 from core.errors import BadInputError, InputNotFoundError
 from train.augment import AugmentParams, augment, letterbox_sample, mosaic
+from train.copy_paste import Cutout, paste_objects
 from train.sample import Sample, collate
 
 
@@ -38,6 +40,13 @@ class SampleDataset(Dataset):
         self.augment_params = augment
         self.seed = int(seed)
         self.epoch = 0
+        self.paste_classes: list[int] = []  # class indices copy-paste pastes (augment copy_paste_classes)
+        if augment is not None and augment.copy_paste > 0:
+            for n in augment.copy_paste_classes:
+                if n not in self.class_names:
+                    raise ConfigError(unknown_key_message(n, self.class_names, f"{name}: augment copy_paste_classes"))
+            self.paste_classes = [self.class_names.index(n) for n in augment.copy_paste_classes]
+        self._paste_donors: list[int] | None = None
 
     def __len__(self) -> int:
         raise NotImplementedError
@@ -57,7 +66,30 @@ class SampleDataset(Dataset):
         if params.mosaic > 0 and rng.random() < params.mosaic:
             partners = rng.integers(0, len(self), 3)  # from this dataset: same kinds of labels
             return mosaic([sample, *(self.load(int(i)) for i in partners)], self.input_size, params, rng)
+        if params.copy_paste > 0 and rng.random() < params.copy_paste:
+            # its own generator: how many objects a donor holds must not shift the draws of `augment`
+            sample = self._paste_from_donor(sample, index, np.random.default_rng(int(rng.integers(2**31))))
         return augment(sample, self.input_size, params, rng)
+
+    def object_cutouts(self, index: int) -> list[Cutout]:
+        """The objects of frame `index` of the `paste_classes`, cut out by their pixel masks. A dataset without
+        object masks has none, and copy-paste changes none of its frames."""
+        return []
+
+    def paste_donors(self) -> list[int]:
+        """The frames that hold objects of the `paste_classes` (found once, then kept)."""
+        if self._paste_donors is None:
+            self._paste_donors = [i for i in range(len(self)) if self.object_cutouts(i)]
+        return self._paste_donors
+
+    def _paste_from_donor(self, sample: Sample, index: int, rng: np.random.Generator) -> Sample:
+        donors = [i for i in self.paste_donors() if i != index]
+        if not donors:
+            return sample
+        donor = donors[int(rng.integers(len(donors)))]
+        cutouts = self.object_cutouts(donor)
+        chosen = rng.permutation(len(cutouts))[:int(self.augment_params.copy_paste_objects)]
+        return paste_objects(sample, [cutouts[i] for i in sorted(chosen)], f"frame {donor}")
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = int(epoch)

@@ -8,7 +8,8 @@ everywhere. Boxes for the model's classes come from `box_class_ids` regions via
 `train.mask_boxes` and are approximate: `boxes_are_derived = True`.
 `sequences` / `exclude_sequences` (names or "a,b") keep or drop the frames of
 driving sequences by file name prefix (train.sequences): for figures on drives
-the model never saw.
+the model never saw. Its object masks make it a copy-paste donor (`augment: {copy_paste: p}`,
+train.copy_paste): regions of `box_class_ids` cut out by their pixels.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import cv2
 import numpy as np
 
 from core.errors import BadInputError
+from train.copy_paste import Cutout, cutouts_from_mask
 from train.datasets.base import SampleDataset, class_indices, read_class_ids, read_image, require_dir, require_frames
 from train.mask_boxes import boxes_from_mask
 from train.sample import IGNORE, Sample
@@ -64,6 +66,9 @@ class CamVidDataset(SampleDataset):
         self.has_box_labels = bool(box_class_ids)
         self._box_limits = dict(min_area=int(min_box_area), min_width=int(min_box_width),
                                 min_height=int(min_box_height))
+        self._paste_ids = {i: c for i, c in self._class_of_id.items() if c in self.paste_classes}
+        if self._paste_ids:
+            self.paste_donors()  # here, once: loader workers get a copy of the dataset with the list in it
 
     def _list_frames(self, split: str, list_prefix: str) -> list[tuple[Path, Path]]:
         list_file = self.root / f"{split}.txt"
@@ -87,6 +92,15 @@ class CamVidDataset(SampleDataset):
     def sequence_counts(self) -> dict[str, int]:
         """Frames per driving sequence (file name prefix), for reports that must say what they scored."""
         return count_sequences(image for image, _ in self.frames)
+
+    def object_cutouts(self, index: int) -> list[Cutout]:
+        if not self._paste_ids:
+            return []
+        image_path, label_path = self.frames[index]
+        label = read_class_ids(label_path)
+        if not any((label == i).any() for i in self._paste_ids):
+            return []  # most frames: no image read
+        return cutouts_from_mask(read_image(image_path), label, self._paste_ids, **self._box_limits)
 
     def load(self, index: int) -> Sample:
         image_path, label_path = self.frames[index]
