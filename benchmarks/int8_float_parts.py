@@ -73,10 +73,10 @@ def main(argv=None) -> int:
     from nets.predictor import load_predictor
 
     threshold = default_thresholds()["road"]
-    fp32 = prec._load_source(args.onnx)
+    fp32 = prec.load_fp32_source(args.onnx)
     names = [n.name for n in fp32.graph.node]
     calib = args.calib_source or SAMPLE_CLIP
-    batches = list(calibration_batches(read_calibration_frames(calib, 64), prec.model_input_size(fp32)))
+    batches = list(calibration_batches(read_calibration_frames(calib, prec.CALIB_FRAMES), prec.model_input_size(fp32)))
     frames = read_calibration_frames(args.frames, args.max_frames)
     ref = load_predictor(args.onnx, backend="onnxruntime")
     ref_masks = [ref(f).road_mask(threshold) for f in frames]
@@ -101,7 +101,8 @@ def main(argv=None) -> int:
             print(f"{part:<13} float nodes {len(float_nodes):>3}  pooled {row['pooled']:.4f}  "
                   f"worst {row['worst']:.3f}  {row['ms']:.1f} ms", flush=True)
     report = {"onnx": str(args.onnx), "frames": str(args.frames), "n_frames": len(frames), "target": args.target,
-              "calibration": f"{Path(calib).name}, 64 frames, minmax", "road_threshold": threshold, "parts": rows}
+              "calibration": f"{Path(calib).name}, {len(batches)} frames, minmax", "road_threshold": threshold,
+              "parts": rows}
     if args.json:
         write_json_report(args.json, report)
     return 0

@@ -32,13 +32,15 @@ def main(argv=None) -> int:
     from train.evaluate import SCORING_CONF, SCORING_IOU, evaluate_dataset, format_report
 
     report = {}
+    cfg = {**load_yaml("configs/data/kitti_road.yaml"), "root": str(args.root)}
+    ds = None
     for precision in args.precisions:
         predictor = load_predictor(args.weights, backend="onnxruntime", conf=SCORING_CONF, iou=SCORING_IOU,
                                    precision=precision)
         apply_exposure_option(predictor, args)
-        cfg = {**load_yaml("configs/data/kitti_road.yaml"), "root": str(args.root)}
-        ds = build_dataset(cfg, "all", predictor.input_size, predictor.road_classes, predictor.class_names,
-                           augment=False)
+        if ds is None:  # one weights file: every precision has the same input size and classes
+            ds = build_dataset(cfg, "all", predictor.input_size, predictor.road_classes, predictor.class_names,
+                               augment=False)
         r = evaluate_dataset(predictor, ds, show_progress=False)
         r.update(precision=precision, model=predictor.description, exposure=args.exposure,
                  frames_scored=[Path(f[0]).name for f in ds.frames])

@@ -7,6 +7,8 @@ import json
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
+    from .deploy.precision import CALIB_FRAMES  # numpy only: no ONNX or torch import for a parser
+
     p = sub.add_parser("info", help="parameters and GFLOPs of a model config or weights file")
     p.add_argument("--config", help="model YAML (default configs/model/perception_n.yaml)")
     p.add_argument("--weights", help="a .pt checkpoint instead of a config")
@@ -22,7 +24,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--opset", type=int, default=17)
     p.add_argument("--out", help="output path (default: beside the weights, e.g. perception_n.int8.onnx)")
     p.add_argument("--calib-source", help="video file or image folder of real frames for INT8 calibration")
-    p.add_argument("--calib-frames", type=int, default=64, help="frames used for INT8 calibration")
+    p.add_argument("--calib-frames", type=int, default=CALIB_FRAMES,
+                   help=f"frames used for INT8 calibration (default {CALIB_FRAMES})")
     p.add_argument("--int8-target", choices=("tensorrt", "cpu"), default="tensorrt",
                    help="int8 for TensorRT (symmetric, perception_n.int8.onnx) or for ONNX Runtime on a CPU "
                         "(asymmetric uint8 activations, faster there; perception_n.int8cpu.onnx)")

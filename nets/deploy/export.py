@@ -13,11 +13,12 @@ from pathlib import Path
 from core.errors import BadInputError
 
 from .onnx_export import DEFAULT_OPSET
+from .precision import CALIB_FRAMES
 
 
 def export_weights(weights: str | Path | None = None, format: str = "onnx", precision: str = "fp32",
                    imgsz: tuple[int, int] | None = None, opset: int = DEFAULT_OPSET, out: str | Path | None = None,
-                   calib_source=None, calib_frames: int = 64, int8_target: str = "tensorrt",
+                   calib_source=None, calib_frames: int = CALIB_FRAMES, int8_target: str = "tensorrt",
                    calib_method: str = "minmax", fp16_converter: str = "auto", cache_dir=None,
                    rebuild: bool = False) -> Path:
     """Write (or reuse) the ONNX file of `precision` for `weights` (None: the bundled ones) and, for
@@ -64,7 +65,7 @@ def export_weights(weights: str | Path | None = None, format: str = "onnx", prec
 
 def export_onnx_precision(weights: Path, precision: str, out: Path | None = None, reuse: bool = False,
                           imgsz: tuple[int, int] | None = None, opset: int = DEFAULT_OPSET, calib_source=None,
-                          calib_frames: int = 64, int8_target: str = "tensorrt", calib_method: str = "minmax",
+                          calib_frames: int = CALIB_FRAMES, int8_target: str = "tensorrt", calib_method: str = "minmax",
                           fp16_converter: str = "auto") -> Path:
     """Write (or reuse) the ONNX file of `precision` for `weights`; return its path.
 

@@ -69,6 +69,7 @@ FP16_CONVERTERS = ("auto", "modelopt", "onnxruntime")
 # No "entropy": quantize_static gives its entropy calibrator 128 histogram bins for
 # 128 quantized bins and offers no option to change that, so it returns the min/max range.
 CALIBRATION_METHODS = ("minmax", "percentile")
+CALIB_FRAMES = 64  # frames of the calibration source INT8 ranges are measured on (run.py export --calib-frames)
 INT8_TARGETS = ("tensorrt", "cpu")
 
 # Ops given Q/DQ inputs. Conv is where the FLOPs are; Add/Concat/MaxPool/Resize
@@ -213,7 +214,9 @@ def write_metadata(model, base: dict[str, str], updates: dict[str, str]) -> None
         entry.key, entry.value = key, str(value)
 
 
-def _load_source(onnx_path: str | Path):
+def load_fp32_source(onnx_path: str | Path):
+    """The fp32 perception ONNX file a precision conversion starts from, checked (ours, not yet converted) and
+    with every node named (quantization excludes nodes by name)."""
     import onnx
 
     path = Path(onnx_path)
@@ -266,7 +269,7 @@ def convert_fp16(onnx_path: str | Path, out_path: str | Path, keep_fp32: list[st
     """
     if converter not in FP16_CONVERTERS:
         raise BadInputError(f"unknown FP16 converter {converter!r}; choose one of {', '.join(FP16_CONVERTERS)}")
-    model = _load_source(onnx_path)
+    model = load_fp32_source(onnx_path)
     blocked = list(dict.fromkeys(output_tail_nodes(model) + list(keep_fp32 or [])))
     source_meta = read_metadata(model)
     use_modelopt = converter == "modelopt" or (converter == "auto" and modelopt_available())
@@ -330,9 +333,9 @@ def make_calibration_reader(batches: list[np.ndarray], input_name: str):
     return FrameReader()
 
 
-def quantize_int8(onnx_path: str | Path, out_path: str | Path, calib_source: str | Path, calib_frames: int = 64,
-                  method: str = "minmax", exclude: list[str] | None = None, exclude_last_convs: bool = False,
-                  target: str = "tensorrt", first_conv_float: bool = True) -> Path:
+def quantize_int8(onnx_path: str | Path, out_path: str | Path, calib_source: str | Path,
+                  calib_frames: int = CALIB_FRAMES, method: str = "minmax", exclude: list[str] | None = None,
+                  exclude_last_convs: bool = False, target: str = "tensorrt", first_conv_float: bool = True) -> Path:
     """Write an INT8 Q/DQ copy of an fp32 perception ONNX file, calibrated on `calib_frames` real frames.
 
     exclude: extra node names to leave in float, on top of the output tail.
@@ -344,7 +347,7 @@ def quantize_int8(onnx_path: str | Path, out_path: str | Path, calib_source: str
     """
     from .calibration_frames import calibration_batches, read_calibration_frames
 
-    model = _load_source(onnx_path)
+    model = load_fp32_source(onnx_path)
     frames = read_calibration_frames(calib_source, calib_frames)
     batches = list(calibration_batches(frames, model_input_size(model)))
     return quantize_int8_from_batches(model, out_path, batches, method=method, exclude=exclude,
@@ -371,7 +374,7 @@ def quantize_int8_from_batches(model, out_path: str | Path, batches: list[np.nda
     # Relu (its range starts at 0) and fuse whole Conv chains into QLinearConv.
     op_types = list(INT8_OP_TYPES) + ([] if symmetric else ["Relu"])
     if not isinstance(model, onnx.ModelProto):
-        model = _load_source(model)
+        model = load_fp32_source(model)
     excluded = output_tail_nodes(model) + list(exclude or [])
     if first_conv_float:
         # The first conv sees the whole image through 3x3x3 = 27 weights per filter, and its error
