@@ -10,8 +10,13 @@ the time to collision (TTC) is distance / closing speed while it shrinks.
 
 A warning is raised, as the literature on forward-collision warning does, on TTC
 rather than on distance alone: an object in the ego corridor (|X| ≤ half the
-corridor width) with TTC ≤ `ttc_s`, or closer than `min_distance_m`. Settings come
-from configs/runtime.yaml (`warning:` and `tracking.filter:`).
+corridor width) with TTC ≤ `ttc_s`, or closer than `min_distance_m`. A TTC needs a
+closing speed the filter is sure of: at least `closing_speed_sigmas` standard
+deviations of its estimate. The first frames of a still box 5.6 m ahead whose bottom
+edge jitters by ±0.1 m can read "closing at 2.5 m/s" with a standard deviation of
+1.6 m/s: no evidence of closing, yet a TTC of 2.2 s, a warning
+(benchmarks/warning_noise.py measures both sides of the rule on simulated noise).
+Settings come from configs/runtime.yaml (`warning:` and `tracking.filter:`).
 """
 
 from __future__ import annotations
@@ -60,6 +65,8 @@ class WarningConfig:
     min_distance_m: also warn when an object in the corridor is closer than this, however slow (0: never).
     corridor_width_m: width of the ego corridor centred on the camera.
     min_closing_speed_mps: below this the object is not closing and has no TTC.
+    closing_speed_sigmas: nor below this many standard deviations of the closing-speed estimate (noise is not
+        closing; at 3 a still object reads that fast about once in 700 frames).
     hold_s: a warning stays on this long after the last frame that raised it (one unmeasured frame or a TTC
         wobbling around the threshold must not blink it off and on: each start is an event the user hears)."""
 
@@ -68,6 +75,7 @@ class WarningConfig:
     min_distance_m: float
     corridor_width_m: float
     min_closing_speed_mps: float
+    closing_speed_sigmas: float
     hold_s: float
 
     @classmethod
@@ -75,14 +83,18 @@ class WarningConfig:
         s, w = section, "warning"
         return cls(_positive(s, "ttc_s", w), _positive(s, "min_distance_m", w, True),
                    _positive(s, "corridor_width_m", w), _positive(s, "min_closing_speed_mps", w),
-                   _positive(s, "hold_s", w, True))
+                   _positive(s, "closing_speed_sigmas", w, True), _positive(s, "hold_s", w, True))
 
     def in_corridor(self, x_m: float) -> bool:
         return abs(x_m) <= self.corridor_width_m / 2
 
-    def time_to_collision(self, distance_m: float, closing_speed_mps: float | None) -> float | None:
-        """distance / closing speed while the object closes in faster than min_closing_speed_mps, else None."""
-        if closing_speed_mps is None or closing_speed_mps < self.min_closing_speed_mps:
+    def time_to_collision(self, distance_m: float, closing_speed_mps: float | None,
+                          closing_speed_sd_mps: float = 0.0) -> float | None:
+        """distance / closing speed while the object closes in faster than min_closing_speed_mps and than
+        closing_speed_sigmas standard deviations of the speed's estimate (`closing_speed_sd_mps`), else None."""
+        if closing_speed_mps is None:
+            return None
+        if closing_speed_mps < max(self.min_closing_speed_mps, self.closing_speed_sigmas * closing_speed_sd_mps):
             return None
         return distance_m / closing_speed_mps
 
@@ -172,3 +184,12 @@ class RangeFilter:
         if d <= 1e-6:
             return None
         return -(self._x.p * self._x.v + self._z.p * self._z.v) / d
+
+    @property
+    def closing_speed_sd_mps(self) -> float | None:
+        """The closing speed's standard deviation (m/s) from the filter's covariance, with closing_speed_mps.
+        It is the velocity's along the line of sight; the two axes' filters are independent."""
+        if self.closing_speed_mps is None:
+            return None
+        d = math.hypot(self._x.p, self._z.p)
+        return math.sqrt(self._x.p ** 2 * self._x.vv + self._z.p ** 2 * self._z.vv) / d

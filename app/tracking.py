@@ -389,7 +389,8 @@ class ObjectTracker:
         track.x_m, track.z_m = memory.range.position
         track.distance_m = memory.range.distance_m
         track.closing_speed_mps = memory.range.closing_speed_mps
-        track.ttc_s = cfg.warning.time_to_collision(track.distance_m, track.closing_speed_mps)
+        track.ttc_s = cfg.warning.time_to_collision(track.distance_m, track.closing_speed_mps,
+                                                    memory.range.closing_speed_sd_mps or 0.0)
         track.in_corridor = cfg.warning.in_corridor(track.x_m)
         track.warning = cfg.warning.warns(track.distance_m, track.ttc_s, track.in_corridor)
 

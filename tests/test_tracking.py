@@ -83,10 +83,37 @@ def test_range_filter_reports_no_speed_before_enough_samples():
     assert f.closing_speed_mps is None and f.distance_m is not None
 
 
+def test_range_filter_speed_uncertainty_shrinks_and_a_jittering_still_box_is_not_closing():
+    """The shoulder box of test_video.mp4 in numbers: an object standing still at 5.6 m whose bottom edge reads
+    5.9, 5.8, 5.7, 5.6, 5.5 m in its first five frames (25 FPS), then jitters by +-0.1 m. Taken at face value that
+    is closing at 2.5 m/s, TTC 2.2 s: a warning. The filter's standard deviation of that speed is 1.6 m/s, so two
+    of them reach zero: no TTC, no warning, then or later. The uncertainty shrinks as measurements come."""
+    f = RangeFilter(FilterConfig.from_config(load_runtime_config()["tracking"]["filter"]))
+    w = WarningConfig.from_config(load_runtime_config()["warning"])
+    naive = replace(w, closing_speed_sigmas=0.0)
+    readings = [5.9, 5.8, 5.7, 5.6, 5.5] + [5.6 + (0.1 if i % 2 else -0.1) for i in range(20)]
+    sds = []
+    for i, z in enumerate(readings):
+        f.update(i / 25, -1.6, z)
+        if f.closing_speed_mps is None:
+            continue
+        speed, sd = f.closing_speed_mps, f.closing_speed_sd_mps
+        if not sds:  # the first speed: what a rule without the uncertainty would have warned on
+            assert speed == pytest.approx(2.5, abs=0.3) and sd == pytest.approx(1.6, abs=0.1)
+            assert naive.time_to_collision(f.distance_m, speed) < w.ttc_s
+        sds.append(sd)
+        assert w.time_to_collision(f.distance_m, speed, sd) is None
+    assert len(sds) == 21 and all(b < a for a, b in zip(sds, sds[1:], strict=False)) and sds[-1] < 0.5
+
+
 def test_ttc_and_warning_rules():
-    w = WarningConfig(ttc_s=2.7, min_distance_m=5.0, corridor_width_m=3.6, min_closing_speed_mps=0.5, hold_s=0.5)
+    w = WarningConfig(ttc_s=2.7, min_distance_m=5.0, corridor_width_m=3.6, min_closing_speed_mps=0.5,
+                      closing_speed_sigmas=2.0, hold_s=0.5)
     assert w.time_to_collision(20.0, 10.0) == pytest.approx(2.0)
     assert w.time_to_collision(20.0, 0.2) is None and w.time_to_collision(20.0, -3.0) is None
+    # closing at 2.6 m/s give or take 1.6 (two standard deviations reach 0): no evidence it closes, no TTC
+    assert w.time_to_collision(5.6, 2.6, 1.6) is None
+    assert w.time_to_collision(5.6, 2.6, 1.2) == pytest.approx(5.6 / 2.6)
     assert w.warns(20.0, 2.0, True) and not w.warns(20.0, 2.0, False) and not w.warns(20.0, 3.0, True)
     assert w.warns(4.0, None, True)
     assert w.in_corridor(1.8) and not w.in_corridor(1.9)
