@@ -323,3 +323,19 @@ def test_a_warning_is_held_through_a_frame_without_a_measurement(homography):
     assert OverlayRenderer(config=load_runtime_config()).render(image, perception([]), tracks=states[14]).any()
     assert states[13].warning and states[15].warning
     assert [e["type"] for s in states for e in s.events] == [FCW]
+
+
+def test_warning_noise_benchmark_reports_fewer_false_warnings_with_the_significance_rule(tmp_path):
+    """benchmarks/warning_noise.py on a small run: at 5 % distance noise a still object warns falsely less often
+    with three standard deviations than at face value, and every simulated approach still warns."""
+    import json
+
+    from benchmarks import warning_noise
+
+    out = tmp_path / "warn.json"
+    assert warning_noise.main(["--sigmas", "0", "3", "--noise", "0.05", "--runs", "40", "--json", str(out)]) == 0
+    face_value, sure = json.loads(out.read_text())["rows"]
+    assert (face_value["closing_speed_sigmas"], sure["closing_speed_sigmas"]) == (0.0, 3.0)
+    assert sure["still_false_warning_runs"] < face_value["still_false_warning_runs"]
+    for row in (face_value, sure):
+        assert all(a["warned_runs"] == 40 for a in row["approach"].values())
