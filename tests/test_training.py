@@ -155,3 +155,35 @@ def test_eval_camvid_command_reports_road_and_detection(tmp_path, capsys):
     assert report["det"]["per_class"]["car"]["instances"] == 3
     printed = capsys.readouterr().out
     assert "CamVid val: 3 frames" in printed and "boxes derived from masks" in printed
+
+
+def test_frozen_parts_keep_their_weights_and_batchnorm_statistics(recipe):
+    """A detection-only fine-tune (`freeze: [encoder, road]`): after an epoch the encoder and the road decoder
+    are bit for bit the initial weights, BatchNorm running statistics included; the neck and the head moved."""
+    from nets.config import load_model_config
+    from nets.model import PerceptionNet
+    from nets.weights import save_checkpoint
+
+    torch.manual_seed(3)
+    start = PerceptionNet(load_model_config("configs/model/perception_n.yaml"))
+    init = save_checkpoint(recipe.parent / "init.pt", start)
+    cfg = engine.load_train_config(recipe, epochs=1, init_weights=str(init))
+    cfg["freeze"] = ["encoder", "road"]
+    engine.train(cfg, log=lambda *_: None)
+    trained = torch.load(Path(cfg["out_dir"]) / "last.pt", weights_only=True)["train_model"]
+    initial = start.state_dict()
+    for name, value in initial.items():
+        if name.startswith(("encoder.", "road.")):
+            torch.testing.assert_close(trained[name], value, msg=name)
+    moved = [n for n in initial if n.startswith(("neck.", "detect.")) and initial[n].is_floating_point()
+             and not torch.equal(trained[n], initial[n])]
+    assert any(n.endswith("running_mean") for n in moved) and any(n.endswith(".weight") for n in moved)
+
+
+@pytest.mark.parametrize("freeze, message", [(["encoders"], "did you mean 'encoder'"),
+                                             (["encoder", "neck", "road", "detect"], "nothing would train")])
+def test_freeze_names_the_bad_part(recipe, freeze, message):
+    from core.config import ConfigError
+
+    with pytest.raises(ConfigError, match=message):
+        engine.load_train_config(recipe, freeze=freeze)

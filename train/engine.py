@@ -146,9 +146,29 @@ def build_loaders(cfg: dict, model_cfg: dict, rank: int, world: int, seed: int):
 # ---------------------------------------------------------------------------- epochs
 
 
-def train_one_epoch(model, criterion, optimizer, schedule, ema, scaler, loader, device, epoch: int, cfg: dict,
-                    show_progress: bool, distiller=None) -> dict:
+def freeze_parts(net: PerceptionNet, parts) -> list[torch.nn.Module]:
+    """Stop the recipe's `freeze` parts from training: no gradients for their weights. Returns their BatchNorm
+    layers, for `train_mode` to keep in eval mode (statistics as trained, not re-estimated on these batches)."""
+    norms = []
+    for part in parts:
+        module = getattr(net, part)
+        module.requires_grad_(False)
+        norms += [m for m in module.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+    return norms
+
+
+def train_mode(model, frozen_norms=()) -> None:
+    """model.train(), except the frozen parts' BatchNorm layers: in train mode they would normalise with each
+    batch's statistics and move their running ones. (Only those: a part's own mode decides what it returns,
+    e.g. the road decoder's full-size logits in training.)"""
     model.train()
+    for norm in frozen_norms:
+        norm.eval()
+
+
+def train_one_epoch(model, criterion, optimizer, schedule, ema, scaler, loader, device, epoch: int, cfg: dict,
+                    show_progress: bool, distiller=None, frozen_norms=()) -> dict:
+    train_mode(model, frozen_norms)
     totals: dict[str, float] = {}
     n = 0
     use_amp = scaler is not None
@@ -337,6 +357,9 @@ def train(cfg: dict, resume: bool = False, device: str = "cpu", log=print, exist
         if main:
             log(f"initialised from {init}")
     refuse_existing_run(out_dir, resume, exist_ok)
+    frozen_norms = freeze_parts(net, cfg.get("freeze", []))  # before the optimizer: it takes trainable weights only
+    if cfg.get("freeze") and main:
+        log(f"frozen (not trained): {', '.join(cfg['freeze'])}")
     criterion = MultiTaskLoss(net, cfg.get("loss", {}))
     distiller = build_distiller(cfg.get("distill"), model_cfg, dev, resolve=_resolve)
     if distiller is not None and main:
@@ -386,7 +409,8 @@ def train(cfg: dict, resume: bool = False, device: str = "cpu", log=print, exist
             train_set.set_epoch(epoch)
         t0 = time.time()
         losses = train_one_epoch(model, criterion, optimizer, schedule, ema, scaler, train_loader, dev, epoch, cfg,
-                                 show_progress=main, distiller=distiller)
+                                 show_progress=main, distiller=distiller,
+                                 frozen_norms=frozen_norms)
         metrics = {}
         if main:
             v = cfg.get("val", {})

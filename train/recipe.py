@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from core.config import NUMBER, ConfigError, Either, Open, load_yaml, validate
+from core.config import NUMBER, ConfigError, Either, Open, load_yaml, unknown_key_message, validate
 
 from .losses import LOSS_WEIGHTS
 
@@ -17,6 +17,7 @@ _DATA = (str, dict)  # the path of a data YAML, or a data config inline
 RECIPE_SCHEMA = {
     "model": str,                              # model YAML
     "init_weights": (str, type(None)),         # fine-tune from these weights
+    "freeze": list,                            # parts that do not train (FREEZABLE), e.g. [encoder, road]
     "data": {"train": _DATA, "val": (*_DATA, type(None))},
     "augment": dict,                           # over the data config's augment (train.augment checks its keys)
     "imgsz": list,                             # training input [height, width]
@@ -40,6 +41,8 @@ RECIPE_SCHEMA = {
 }
 REQUIRED = ("model", "data", "epochs", "batch", "imgsz")
 OPTIMIZERS = ("adamw", "sgd")
+# PerceptionNet's parts, as its attributes are named: a fine-tune may keep some of them as they are
+FREEZABLE = ("encoder", "neck", "road", "detect")
 SCHEDULES = ("cosine", "poly")
 
 
@@ -70,6 +73,13 @@ def validate_recipe(cfg: dict, source: str) -> dict:
     for key in ("epochs", "batch"):
         if cfg[key] < 1:
             raise ConfigError(f"{source}: {key} must be at least 1, got {cfg[key]}")
+    freeze = cfg.get("freeze", [])
+    for part in freeze:
+        if part not in FREEZABLE:
+            raise ConfigError(unknown_key_message(str(part), FREEZABLE, f"{source}: freeze"))
+    if set(FREEZABLE) <= set(freeze):
+        raise ConfigError(f"{source}: freeze lists every part of the network ({', '.join(FREEZABLE)}): "
+                          "nothing would train")
     _choice(cfg.get("optimizer", {}).get("name", "adamw").lower(), OPTIMIZERS, source, "optimizer.name")
     _choice(cfg.get("schedule", {}).get("name", "cosine"), SCHEDULES, source, "schedule.name")
     return cfg
