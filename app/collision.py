@@ -66,7 +66,7 @@ class WarningConfig:
     corridor_width_m: width of the ego corridor centred on the camera.
     min_closing_speed_mps: below this the object is not closing and has no TTC.
     closing_speed_sigmas: nor below this many standard deviations of the closing-speed estimate (noise is not
-        closing; at 3 a still object reads that fast about once in 700 frames).
+        closing: an estimate with Gaussian noise is 3 of them above zero by chance in one frame of ~740).
     hold_s: a warning stays on this long after the last frame that raised it (one unmeasured frame or a TTC
         wobbling around the threshold must not blink it off and on: each start is an event the user hears)."""
 

@@ -99,7 +99,7 @@ class CamVidDataset(SampleDataset):
         image_path, label_path = self.frames[index]
         label = read_class_ids(label_path)
         if not any((label == i).any() for i in self._paste_ids):
-            return []  # most frames: no image read
+            return []  # a frame without such objects: its image is not read
         return cutouts_from_mask(read_image(image_path), label, self._paste_ids, **self._box_limits)
 
     def load(self, index: int) -> Sample:
