@@ -6,7 +6,8 @@ import pytest
 
 from core.config import ConfigError
 from train.augment import AugmentParams
-from train.copy_paste import Cutout, cutouts_from_mask, paste_objects
+from train.copy_paste import Cutout, cutouts_from_regions, paste_objects
+from train.mask_boxes import boxes_from_mask, object_regions
 from train.sample import IGNORE, Sample
 
 GREY, WHITE = 90, 250
@@ -76,7 +77,8 @@ def test_cutouts_are_the_regions_boxes_from_mask_finds_with_their_own_pixels():
     label[30:32, 40:42] = 9  # a 4-pixel speck: under min_area
     label[10:30, 30:40] = 8  # a car: not asked for
     image = np.arange(40 * 60 * 3, dtype=np.uint32).reshape(40, 60, 3).astype(np.uint8)
-    (c,) = cutouts_from_mask(image, label, {9: 1}, min_area=10)
+    (c,) = cutouts_from_regions(image, object_regions(label, {9: 1}, min_area=10))
+    np.testing.assert_array_equal(boxes_from_mask(label, {9: 1}, min_area=10)[0], [[10, 5, 16, 25]])
     assert (c.x, c.y, c.class_index, c.frame_size) == (10, 5, 1, (40, 60))
     assert c.mask.shape == (20, 6) and c.mask.all()
     np.testing.assert_array_equal(c.patch, image[5:25, 10:16])

@@ -37,20 +37,14 @@ class Cutout:
     frame_size: tuple[int, int]  # (height, width) of the source frame
 
 
-def cutouts_from_mask(image: np.ndarray, label: np.ndarray, class_of_id: dict[int, int], min_area: int = 50,
-                      min_width: int = 1, min_height: int = 1) -> list[Cutout]:
-    """Each connected region (8-connected, as `boxes_from_mask` finds them) of the class ids in `class_of_id`
-    with its pixels, under the same size limits, so a pasted object is one the labels would have boxed."""
+def cutouts_from_regions(image: np.ndarray, regions) -> list[Cutout]:
+    """Each object of `regions` (train.mask_boxes.object_regions of the frame's label: the regions its boxes come
+    from, under the same size limits) cut out of `image` with its own pixels."""
     out = []
-    for class_id, class_index in class_of_id.items():
-        count, regions, stats, _ = cv2.connectedComponentsWithStats((label == class_id).view(np.uint8),
-                                                                    connectivity=8)
-        for k in range(1, count):
-            x, y, w, h, area = (int(v) for v in stats[k])
-            if area < min_area or w < min_width or h < min_height:
-                continue
-            out.append(Cutout(image[y:y + h, x:x + w].copy(), regions[y:y + h, x:x + w] == k, x, y, int(class_index),
-                              label.shape[:2]))
+    for class_index, components, ids, xywh in regions:
+        for k, (x, y, w, h) in zip(ids, xywh.tolist(), strict=True):
+            out.append(Cutout(image[y:y + h, x:x + w].copy(), components[y:y + h, x:x + w] == k, x, y,
+                              int(class_index), image.shape[:2]))
     return out
 
 

@@ -76,10 +76,14 @@ class SampleDataset(Dataset):
         object masks has none, and copy-paste changes none of its frames."""
         return []
 
+    def holds_paste_objects(self, index: int) -> bool:
+        """Whether frame `index` has objects to cut out (a reader may answer without cutting them)."""
+        return bool(self.object_cutouts(index))
+
     def paste_donors(self) -> list[int]:
         """The frames that hold objects of the `paste_classes` (found once, then kept)."""
         if self._paste_donors is None:
-            self._paste_donors = [i for i in range(len(self)) if self.object_cutouts(i)]
+            self._paste_donors = [i for i in range(len(self)) if self.holds_paste_objects(i)]
         return self._paste_donors
 
     def _paste_from_donor(self, sample: Sample, index: int, rng: np.random.Generator) -> Sample:

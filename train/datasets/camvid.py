@@ -21,9 +21,9 @@ import cv2
 import numpy as np
 
 from core.errors import BadInputError
-from train.copy_paste import Cutout, cutouts_from_mask
+from train.copy_paste import Cutout, cutouts_from_regions
 from train.datasets.base import SampleDataset, class_indices, read_class_ids, read_image, require_dir, require_frames
-from train.mask_boxes import boxes_from_mask
+from train.mask_boxes import boxes_from_mask, object_regions
 from train.sample import IGNORE, Sample
 from train.sequences import count_sequences, filter_frames, parse_sequences
 
@@ -93,14 +93,19 @@ class CamVidDataset(SampleDataset):
         """Frames per driving sequence (file name prefix), for reports that must say what they scored."""
         return count_sequences(image for image, _ in self.frames)
 
-    def object_cutouts(self, index: int) -> list[Cutout]:
+    def _paste_regions(self, index: int) -> list:
+        """The frame's regions of the pasted classes that its boxes would keep (train.mask_boxes.object_regions)."""
         if not self._paste_ids:
             return []
-        image_path, label_path = self.frames[index]
-        label = read_class_ids(label_path)
-        if not any((label == i).any() for i in self._paste_ids):
-            return []  # a frame without such objects: its image is not read
-        return cutouts_from_mask(read_image(image_path), label, self._paste_ids, **self._box_limits)
+        label = read_class_ids(self.frames[index][1])
+        return [r for r in object_regions(label, self._paste_ids, **self._box_limits) if len(r[2])]
+
+    def holds_paste_objects(self, index: int) -> bool:
+        return bool(self._paste_regions(index))  # from the label alone: finding the donors reads no image
+
+    def object_cutouts(self, index: int) -> list[Cutout]:
+        regions = self._paste_regions(index)
+        return cutouts_from_regions(read_image(self.frames[index][0]), regions) if regions else []
 
     def load(self, index: int) -> Sample:
         image_path, label_path = self.frames[index]
